@@ -1,0 +1,166 @@
+"""The ``puhui`` command: one Typer app with a sub-command group per domain.
+
+Every command honours ``--home`` (else ``PUHUI_HOME``). Failures print one line, in
+Chinese then English, and exit non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from puhui.errors import PuhuiError
+from puhui.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="puhui",
+    help="Puhui (普惠): digital inclusive finance for small businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="App database: migrations and reference tables.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+_state: dict[str, object] = {"debug": False}
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Region data directory (default: $PUHUI_HOME or ./var)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+) -> None:
+    _state["home"] = home
+    _state["debug"] = debug
+
+
+def settings() -> Settings:
+    home = _state.get("home")
+    return get_settings(home if isinstance(home, Path) else None)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PuhuiError(
+            f"{option} 需要 YYYY-MM-DD 格式的日期，收到 {value!r}",
+            f"{option} needs a date as YYYY-MM-DD, got {value!r}",
+        ) from None
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the delivery and truth/ into.")],
+    entities: Annotated[int, typer.Option(min=1, max=5_000_000, help="Businesses.")] = 20_000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same files.")] = 1,
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")] = "2026-06-30",
+) -> None:
+    """Simulate a region: one delivery of all fifteen feeds, and its truth kept apart."""
+    from puhui.simulate.service import SimulationConfig, simulate as run_simulation
+
+    config = SimulationConfig(entities=entities, seed=seed, as_of=parse_date(as_of, "--as-of"))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PuhuiError(f"{out_dir} 不是文件夹", f"{out_dir} is not a folder")
+    with progress_bar() as bar:
+        task = bar.add_task("模拟区域 simulating", total=entities)
+
+        def advance(_stage: str, done: int, _total: int) -> None:
+            bar.update(task, completed=done)
+
+        result = run_simulation(out_dir, config, advance)
+    table = Table(title=f"交付 Delivery: {out_dir}")
+    for column in ("feed", "rows", "bad rows", "duplicates"):
+        table.add_column(column, justify="right" if column != "feed" else "left")
+    for feed, rows in result.rows.items():
+        table.add_row(feed, f"{rows:,}", f"{result.bad_rows[feed]:,}", f"{result.duplicates[feed]:,}")
+    console.print(table)
+    console.print(f"完成 done in {result.seconds:.1f}s; truth in {out_dir / 'truth'}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the app database to the latest schema and seed reference tables."""
+    from puhui.db import make_engine, unit_of_work, upgrade
+    from puhui.reference.service import seed_reference_tables
+
+    cfg = settings()
+    cfg.ensure_home()
+    upgrade(cfg.app_database_url)
+    engine = make_engine(cfg.app_database_url)
+    with unit_of_work(engine) as session:
+        counts = seed_reference_tables(session)
+    engine.dispose()
+    console.print(
+        f"数据库已就绪 database ready: {counts['divisions']:,} divisions, "
+        f"{counts['industries']:,} industries"
+    )
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the database URL (without password) and its migration revision."""
+    from sqlalchemy.engine import make_url
+
+    from puhui.db import current_revision, make_engine
+
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    revision = current_revision(engine)
+    engine.dispose()
+    url = make_url(cfg.app_database_url).render_as_string(hide_password=True)
+    console.print(f"{url}  revision: {revision or '(empty)'}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning every failure into one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except PuhuiError as error:
+        err_console.print(f"[red]错误 error:[/red] {error}", highlight=False)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("已中止 aborted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the one place every failure is translated
+        # Usage errors (Typer's bundled click): they print their own message and usage.
+        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
+        if _state.get("debug"):
+            raise
+        err_console.print(
+            f"[red]意外错误 unexpected error:[/red] {type(error).__name__}: {error} "
+            "(rerun with --debug for details)",
+            highlight=False,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

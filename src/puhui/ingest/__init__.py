@@ -1,0 +1,1 @@
+"""Department deliveries into the warehouse: the feed contract, readers, validation, loads."""

@@ -1,0 +1,8 @@
+"""Every domain's tables, imported in one place so that Alembic and tests see the whole schema."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    """Import each domain's ``models`` module; their tables register on ``Base.metadata``."""
+    import puhui.reference.models  # noqa: F401
