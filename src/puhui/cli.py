@@ -20,7 +20,7 @@ from puhui.errors import PuhuiError
 from puhui.settings import Settings, get_settings
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one line, never wrapped
 
 app = typer.Typer(
     name="puhui",

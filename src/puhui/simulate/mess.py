@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from puhui.identifiers import USCC_ALPHABET
+from puhui.identifiers import USCC_ALPHABET, is_valid_person_id, is_valid_uscc
 from puhui.simulate.activity import Columns
 from puhui.simulate.population import IntArray, StrArray
 
@@ -96,15 +96,22 @@ def as_text(values: np.ndarray) -> np.ndarray:
 
 
 def _wrong_check(values: np.ndarray) -> np.ndarray:
-    """Each identifier with its last character replaced by another valid one."""
+    """Each identifier with its last character replaced by another that makes it invalid.
+
+    The new value must be invalid both as a USCC and as a person id: a party id may be
+    either, and a person id with a changed check digit can be a valid USCC by chance.
+    """
     out = []
     for value in values:
         last = value[-1]
-        if len(value) == 18 and value[:17].isdigit() and last in "0123456789X":
-            choices = "0123456789X"
-        else:
-            choices = USCC_ALPHABET
-        out.append(value[:-1] + choices[(choices.index(last) + 1) % len(choices)])
+        is_person = len(value) == 18 and value[:17].isdigit() and last in "0123456789X"
+        choices = "0123456789X" if is_person else USCC_ALPHABET
+        start = choices.index(last) if last in choices else 0
+        for step in range(1, len(choices)):
+            candidate = value[:-1] + choices[(start + step) % len(choices)]
+            if not is_valid_uscc(candidate) and not is_valid_person_id(candidate):
+                break
+        out.append(candidate)
     return np.array(out, dtype=object)
 
 

@@ -1,0 +1,62 @@
+"""The command line as a user meets it: exit codes and one-line messages, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_db_upgrade_and_status(tmp_path: Path) -> None:
+    done = run("db", "upgrade", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1,971 industries" in done.stdout
+    assert (tmp_path / "app.db").exists()
+    status = run("db", "status", home=tmp_path)
+    assert "revision: 0001" in status.stdout
+
+
+def test_simulate_writes_a_delivery(tmp_path: Path) -> None:
+    done = run("simulate", str(tmp_path / "out"), "--entities", "200", "--seed", "4", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "registrations.csv").exists()
+    assert (tmp_path / "out" / "truth" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("simulate", "OUT", "--as-of", "2026-02-30"), "YYYY-MM-DD"),
+        (("simulate", "OUT", "--entities", "many"), "--entities"),
+        (("simulate", "OUT", "--entities", "0"), "--entities"),
+        (("simulate",), "Missing argument"),
+        (("no-such-command",), "No such command"),
+    ],
+)
+def test_bad_arguments_get_one_clear_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    args = tuple(str(tmp_path / "out") if a == "OUT" else a for a in args)
+    done = run(*args, home=tmp_path)
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_simulate_into_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    done = run("simulate", str(target), "--entities", "10", home=tmp_path)
+    assert done.returncode == 2
+    assert "is not a folder" in done.stderr
+    assert "Traceback" not in done.stderr
