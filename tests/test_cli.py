@@ -45,7 +45,9 @@ def test_simulate_writes_a_delivery(tmp_path: Path) -> None:
         (("no-such-command",), "No such command"),
     ],
 )
-def test_bad_arguments_get_one_clear_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+def test_bad_arguments_get_one_clear_line(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
     args = tuple(str(tmp_path / "out") if a == "OUT" else a for a in args)
     done = run(*args, home=tmp_path)
     assert done.returncode == 2

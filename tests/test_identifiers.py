@@ -17,8 +17,10 @@ from puhui.identifiers import (
 )
 
 divisions = st.sampled_from([331002, 331003, 331004, 331081, 331082, 330102])
-birth_dates = st.dates(min_value=__import__("datetime").date(1995, 1, 1),
-                       max_value=__import__("datetime").date(2005, 12, 31))
+birth_dates = st.dates(
+    min_value=__import__("datetime").date(1995, 1, 1),
+    max_value=__import__("datetime").date(2005, 12, 31),
+)
 
 
 @given(
@@ -30,7 +32,8 @@ def test_made_usccs_pass_stdnum(kind: int, division: int, serial: int) -> None:
     code = make_usccs(np.array([9]), np.array([kind]), np.array([division]), np.array([serial]))[0]
     assert uscc.is_valid(code)
     assert is_valid_uscc(code)
-    assert code[1] == str(kind) and code[2:8] == str(division)
+    assert code[1] == str(kind)
+    assert code[2:8] == str(division)
 
 
 @given(division=divisions, birth=birth_dates, sequence=st.integers(0, 999))

@@ -81,7 +81,8 @@ def simulate(
     as_of: Annotated[str, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")] = "2026-06-30",
 ) -> None:
     """Simulate a region: one delivery of all fifteen feeds, and its truth kept apart."""
-    from puhui.simulate.service import SimulationConfig, simulate as run_simulation
+    from puhui.simulate.service import SimulationConfig
+    from puhui.simulate.service import simulate as run_simulation
 
     config = SimulationConfig(entities=entities, seed=seed, as_of=parse_date(as_of, "--as-of"))
     if out_dir.exists() and not out_dir.is_dir():
@@ -97,7 +98,9 @@ def simulate(
     for column in ("feed", "rows", "bad rows", "duplicates"):
         table.add_column(column, justify="right" if column != "feed" else "left")
     for feed, rows in result.rows.items():
-        table.add_row(feed, f"{rows:,}", f"{result.bad_rows[feed]:,}", f"{result.duplicates[feed]:,}")
+        table.add_row(
+            feed, f"{rows:,}", f"{result.bad_rows[feed]:,}", f"{result.duplicates[feed]:,}"
+        )
     console.print(table)
     console.print(f"完成 done in {result.seconds:.1f}s; truth in {out_dir / 'truth'}")
 
@@ -146,7 +149,7 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("已中止 aborted")
         sys.exit(130)
-    except Exception as error:  # noqa: BLE001 - the one place every failure is translated
+    except Exception as error:
         # Usage errors (Typer's bundled click): they print their own message and usage.
         show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
         if callable(show) and isinstance(exit_code, int):

@@ -119,7 +119,10 @@ FEEDS: dict[str, Feed] = {
     feed.name: feed
     for feed in (
         Feed(
-            "registrations", "市场主体登记", "a registered market entity", ("uscc",),
+            "registrations",
+            "市场主体登记",
+            "a registered market entity",
+            ("uscc",),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
                 _c("name", "名称", Kind.TEXT, True),
@@ -139,7 +142,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "shareholders", "股东", "one holder of one entity", ("uscc", "holder_id"),
+            "shareholders",
+            "股东",
+            "one holder of one entity",
+            ("uscc", "holder_id"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
                 _c("holder_name", "股东名称", Kind.TEXT, True),
@@ -150,7 +156,9 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "abnormal", "经营异常名录", "one listing on the abnormal-operation list",
+            "abnormal",
+            "经营异常名录",
+            "one listing on the abnormal-operation list",
             ("uscc", "listed_on"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
@@ -160,7 +168,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "tax", "纳税", "one entity-month of tax", ("uscc", "period"),
+            "tax",
+            "纳税",
+            "one entity-month of tax",
+            ("uscc", "period"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
                 _c("period", "所属期", Kind.PERIOD, True),
@@ -170,7 +181,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "tax_grade", "纳税信用等级", "one entity-year taxpayer credit grade", ("uscc", "year"),
+            "tax_grade",
+            "纳税信用等级",
+            "one entity-year taxpayer credit grade",
+            ("uscc", "year"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
                 _c("year", "年度", Kind.YEAR, True),
@@ -178,7 +192,9 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "social_insurance", "社保", "one entity-month of social insurance",
+            "social_insurance",
+            "社保",
+            "one entity-month of social insurance",
             ("uscc", "period"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
@@ -189,7 +205,9 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "utilities", "水电", "one account-month of electricity or water",
+            "utilities",
+            "水电",
+            "one account-month of electricity or water",
             ("utility", "account_no", "period"),
             (
                 _c("utility", "类别", Kind.ENUM, True, choices=UTILITIES),
@@ -204,7 +222,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "penalties", "行政处罚", "one administrative penalty decision", ("decision_no",),
+            "penalties",
+            "行政处罚",
+            "one administrative penalty decision",
+            ("decision_no",),
             (
                 _c("decision_no", "决定书文号", Kind.TEXT, True),
                 _c("uscc", "统一社会信用代码", Kind.USCC),
@@ -217,7 +238,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "court", "司法", "one party of one court case", ("case_no", "party_name"),
+            "court",
+            "司法",
+            "one party of one court case",
+            ("case_no", "party_name"),
             (
                 _c("case_no", "案号", Kind.TEXT, True),
                 _c("party_name", "当事人", Kind.TEXT, True),
@@ -229,7 +253,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "property", "不动产", "one real-estate certificate", ("cert_no",),
+            "property",
+            "不动产",
+            "one real-estate certificate",
+            ("cert_no",),
             (
                 _c("cert_no", "不动产权证号", Kind.TEXT, True),
                 _c("owner_name", "权利人", Kind.TEXT, True),
@@ -242,7 +269,9 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "honors", "荣誉资质", "one qualification or honour of one entity-year",
+            "honors",
+            "荣誉资质",
+            "one qualification or honour of one entity-year",
             ("uscc", "tag", "year"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
@@ -251,7 +280,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "carbon", "碳效", "one entity-year carbon-efficiency grade", ("uscc", "year"),
+            "carbon",
+            "碳效",
+            "one entity-year carbon-efficiency grade",
+            ("uscc", "year"),
             (
                 _c("uscc", "统一社会信用代码", Kind.USCC, True),
                 _c("year", "年度", Kind.YEAR, True),
@@ -259,7 +291,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "loans", "信贷", "one bank loan, with its outcome so far", ("bank", "loan_id"),
+            "loans",
+            "信贷",
+            "one bank loan, with its outcome so far",
+            ("bank", "loan_id"),
             (
                 _c("bank", "机构代码", Kind.TEXT, True),
                 _c("loan_id", "借据号", Kind.TEXT, True),
@@ -277,7 +312,10 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "orders", "供应链订单", "one supply-chain order", ("platform", "order_id"),
+            "orders",
+            "供应链订单",
+            "one supply-chain order",
+            ("platform", "order_id"),
             (
                 _c("platform", "平台", Kind.TEXT, True),
                 _c("order_id", "订单号", Kind.TEXT, True),
@@ -291,7 +329,9 @@ FEEDS: dict[str, Feed] = {
             ),
         ),
         Feed(
-            "households", "农户家庭资产负债", "one farm household's balance-sheet survey",
+            "households",
+            "农户家庭资产负债",
+            "one farm household's balance-sheet survey",
             ("household_id",),
             (
                 _c("household_id", "户编号", Kind.TEXT, True),

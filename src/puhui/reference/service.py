@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from puhui.reference.data import division_uses, industries
@@ -18,7 +18,7 @@ def seed_reference_tables(session: Session) -> dict[str, int]:
     session.execute(delete(Division))
     session.execute(delete(Industry))
     session.execute(
-        Division.__table__.insert(),
+        insert(Division),
         [
             {
                 "code": use.code,
@@ -33,7 +33,7 @@ def seed_reference_tables(session: Session) -> dict[str, int]:
         ],
     )
     session.execute(
-        Industry.__table__.insert(),
+        insert(Industry),
         [
             {
                 "code": row.code,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,7 @@ from puhui.simulate.population import (
     _sigmoid,
 )
 
-Columns = dict[str, npt.NDArray[np.generic]]
+Columns = dict[str, npt.NDArray[Any]]
 DEFAULT_LAG_DAYS = 120  # first missed payment ~30 days after the onset, then 90 days past due
 NAT = np.datetime64("NaT", "D")
 
@@ -89,9 +90,9 @@ class Chunk:
     def __len__(self) -> int:
         return len(self.index)
 
-    def take(self, name: str) -> npt.NDArray[np.generic]:
+    def take(self, name: str) -> npt.NDArray[Any]:
         """Attribute ``name`` of the businesses in this chunk."""
-        values: npt.NDArray[np.generic] = getattr(self.region.businesses, name)[self.index]
+        values: npt.NDArray[Any] = getattr(self.region.businesses, name)[self.index]
         return values
 
     @cached_property
@@ -116,7 +117,8 @@ class Chunk:
         """Months since the onset of trouble (negative before it, -inf if never)."""
         distress = self.take("distress_month").astype(float)
         distress[distress == NO_MONTH] = np.inf
-        return np.arange(self.region.window.months)[None, :] - distress[:, None]
+        since: FloatArray = np.arange(self.region.window.months)[None, :] - distress[:, None]
+        return since
 
     @cached_property
     def revenue(self) -> FloatArray:
@@ -125,9 +127,18 @@ class Chunk:
         months = np.arange(window.months)
         calendar = (window.start.astype(np.int64) + months) % 12
         trend = np.exp(self.take("growth")[:, None] * (months - window.history)[None, :])
-        noise = np.exp(self.rng.normal(0, 1, size=self.active.shape) * self.take("volatility")[:, None])
+        noise = np.exp(
+            self.rng.normal(0, 1, size=self.active.shape) * self.take("volatility")[:, None]
+        )
         decline = np.exp(-0.15 * np.clip(self.after_distress, 0, None))
-        return self.take("base_revenue")[:, None] * trend * _SEASON[calendar][None, :] * noise * decline
+        revenue: FloatArray = (
+            self.take("base_revenue")[:, None]
+            * trend
+            * _SEASON[calendar][None, :]
+            * noise
+            * decline
+        )
+        return revenue
 
     def month_rows(self, mask: BoolArray) -> tuple[IntArray, IntArray]:
         """(local business, month) of every true cell of ``mask``."""
@@ -177,9 +188,7 @@ class Chunk:
         g = self.index[local]
         roll = self.rng.random(len(local))
         city_short = _join("台州", b.short_name[g])
-        return np.where(
-            roll < 0.45, b.name[g], np.where(roll < 0.85, b.short_name[g], city_short)
-        )
+        return np.where(roll < 0.45, b.name[g], np.where(roll < 0.85, b.short_name[g], city_short))
 
 
 def registrations_rows(chunk: Chunk) -> Columns:
@@ -191,10 +200,17 @@ def registrations_rows(chunk: Chunk) -> Columns:
     statuses = np.array(["active", "revoked", "cancelled"])
     statuses_zh = np.array(["存续", "吊销", "注销"])
     in_chinese = rng.random(len(g)) < 0.7  # most registries export Chinese labels
-    town = np.array([vocab.DISTRICTS[d].towns[t] for d, t in zip(b.district[g], b.town[g], strict=True)])
+    town = np.array(
+        [vocab.DISTRICTS[d].towns[t] for d, t in zip(b.district[g], b.town[g], strict=True)]
+    )
     address = _join(
-        vocab.PROVINCE, vocab.CITY, _DISTRICT_NAMES[b.district[g]], town,
-        _ROADS[b.road[g]], b.house_no[g].astype(str), "号",
+        vocab.PROVINCE,
+        vocab.CITY,
+        _DISTRICT_NAMES[b.district[g]],
+        town,
+        _ROADS[b.road[g]],
+        b.house_no[g].astype(str),
+        "号",
     )
     rep = b.legal_rep[g]
     return {
@@ -222,7 +238,8 @@ def shareholders_rows(chunk: Chunk) -> Columns:
     rng = chunk.rng
     types = chunk.take("entity_type")
     count = np.where(
-        types == ENTERPRISE, rng.integers(1, 5, size=len(chunk)),
+        types == ENTERPRISE,
+        rng.integers(1, 5, size=len(chunk)),
         np.where(types == COOP, rng.integers(3, 7, size=len(chunk)), 0),
     )
     local = np.repeat(np.arange(len(chunk)), count)
@@ -396,7 +413,9 @@ def utilities_rows(chunk: Chunk, accounts: Accounts) -> Columns:
         yes_no, np.where(overdue, "是", "否"), np.where(overdue, "true", "false")
     )
     return {
-        "utility": np.where(water, "水", np.where(rng.random(len(local)) < 0.5, "电", "electricity")),
+        "utility": np.where(
+            water, "水", np.where(rng.random(len(local)) < 0.5, "电", "electricity")
+        ),
         "account_no": accounts.account_no[account],
         "account_name": accounts.account_name[account],
         "address": accounts.address[account],
@@ -412,7 +431,6 @@ def utilities_rows(chunk: Chunk, accounts: Accounts) -> Columns:
 def _event_months(chunk: Chunk, rate_per_year: FloatArray) -> tuple[IntArray, IntArray]:
     """Events at a yearly rate per business: (local business, month) of each, observed only."""
     rng = chunk.rng
-    window = chunk.region.window
     lam = rate_per_year[:, None] / 12.0 * chunk.observed
     since = chunk.after_distress
     lam = lam * np.where(since >= 0, 6.0, 1.0)
@@ -432,7 +450,8 @@ def penalties_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     kinds = np.array(list(PENALTY_KINDS))
     kind = kinds[rng.choice(len(kinds), size=n, p=[0.38, 0.47, 0.05, 0.07, 0.03])]
     amount = np.where(
-        kind == "fine", np.round(rng.lognormal(8.5, 1.1, size=n), -2),
+        kind == "fine",
+        np.round(rng.lognormal(8.5, 1.1, size=n), -2),
         np.where(kind == "confiscation", np.round(rng.lognormal(8.0, 1.0, size=n), 0), 0.0),
     )
     serious = np.isin(kind, ["suspension", "revocation"]) | ((kind == "fine") & (amount > 50_000))
@@ -444,8 +463,12 @@ def penalties_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     authority = authority_names[rng.integers(0, len(authority_names), size=n)]
     seq = chunk.serial[g] * 20 + np.arange(n) % 20
     decision_no = _join(
-        _DISTRICT_SHORT[district], "罚决字〔", year.astype(str), "〕",
-        np.char.zfill(seq.astype(str), 8), "号",
+        _DISTRICT_SHORT[district],
+        "罚决字〔",
+        year.astype(str),
+        "〕",
+        np.char.zfill(seq.astype(str), 8),
+        "号",
     )
     kind_text = np.where(rng.random(n) < 0.8, _translate(kind, PENALTY_KINDS), kind)
     with_uscc = rng.random(n) < 0.45
@@ -496,8 +519,13 @@ def court_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     kind = np.where(np.isin(role, ["executed", "dishonest"]), "执", "民初")
     seq = chunk.serial[g] * 20 + np.arange(n) % 20
     case_no = _join(
-        "（", year.astype(str), "）浙", _DISTRICT_COURT[b.district[g]], kind,
-        np.char.zfill(seq.astype(str), 8), "号",
+        "（",
+        year.astype(str),
+        "）浙",
+        _DISTRICT_COURT[b.district[g]],
+        kind,
+        np.char.zfill(seq.astype(str), 8),
+        "号",
     )
     amount = money(np.round(rng.lognormal(10.5, 1.2, size=n), -2))
     # How the court names the business: registered name, short name, or the owner.
@@ -506,7 +534,8 @@ def court_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     party_name = np.where(personal, people.name[rep], chunk.name_variant(local))
     id_roll = rng.random(n)
     party_id = np.where(
-        personal, np.where(id_roll < 0.8, people.person_id[rep], ""),
+        personal,
+        np.where(id_roll < 0.8, people.person_id[rep], ""),
         np.where(id_roll < 0.4, b.uscc[g], ""),
     )
     # Counterparties: banks (debt cases), people, or other businesses of the region.
@@ -517,11 +546,13 @@ def court_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     outsider = rng.integers(len(b), len(people), size=n)
     counter_is_business = (other_roll >= 0.75) & (other_business != g)
     counter_name = np.where(
-        counter_is_business, b.name[other_business],
+        counter_is_business,
+        b.name[other_business],
         np.where(other_roll < 0.45, bank, people.name[outsider]),
     )
     counter_id = np.where(
-        counter_is_business & (rng.random(n) < 0.5), b.uscc[other_business],
+        counter_is_business & (rng.random(n) < 0.5),
+        b.uscc[other_business],
         np.where((other_roll >= 0.45) & (other_roll < 0.75), people.person_id[outsider], ""),
     )
     counter_role = np.where(role == "plaintiff", "defendant", "plaintiff")
@@ -554,7 +585,8 @@ def property_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     types = chunk.take("entity_type")
     industry = chunk.take("industry")
     p_own = np.where(
-        types == ENTERPRISE, np.where(_INDUSTRY_MANUFACTURING[industry], 0.45, 0.2),
+        types == ENTERPRISE,
+        np.where(_INDUSTRY_MANUFACTURING[industry], 0.45, 0.2),
         np.where(types == INDIVIDUAL, 0.35, 0.25),
     )
     count = (rng.random(len(chunk)) < p_own) * rng.integers(1, 3, size=len(chunk))
@@ -563,15 +595,24 @@ def property_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     g = chunk.index[local]
     by_person = b.entity_type[g] == INDIVIDUAL
     kind = np.where(
-        by_person, np.where(rng.random(n) < 0.7, "residential", "commercial"),
-        np.where(_INDUSTRY_MANUFACTURING[b.industry[g]],
-                 np.where(rng.random(n) < 0.7, "industrial", "land"), "commercial"),
+        by_person,
+        np.where(rng.random(n) < 0.7, "residential", "commercial"),
+        np.where(
+            _INDUSTRY_MANUFACTURING[b.industry[g]],
+            np.where(rng.random(n) < 0.7, "industrial", "land"),
+            "commercial",
+        ),
     )
-    area = np.round(np.where(kind == "residential", rng.lognormal(4.6, 0.3, size=n),
-                             rng.lognormal(6.0, 0.8, size=n)), 2)
+    area = np.round(
+        np.where(
+            kind == "residential", rng.lognormal(4.6, 0.3, size=n), rng.lognormal(6.0, 0.8, size=n)
+        ),
+        2,
+    )
     unit_price = np.select(
         [kind == "residential", kind == "commercial", kind == "industrial"],
-        [16_000.0, 18_000.0, 3_000.0], 1_500.0,
+        [16_000.0, 18_000.0, 3_000.0],
+        1_500.0,
     )
     value = money(np.round(area * unit_price * rng.lognormal(0, 0.2, size=n), -2))
     mortgaged = rng.random(n) < _sigmoid(-0.6 + 0.5 * chunk.trouble_odds(local))
@@ -581,8 +622,13 @@ def property_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     year = rng.integers(2008, chunk.region.window.as_of.year, size=n)
     seq = chunk.serial[g] * 5 + np.arange(n) % 5
     cert_no = _join(
-        "浙（", year.astype(str), "）", _DISTRICT_NAMES[b.district[g]], "不动产权第",
-        np.char.zfill(seq.astype(str), 8), "号",
+        "浙（",
+        year.astype(str),
+        "）",
+        _DISTRICT_NAMES[b.district[g]],
+        "不动产权第",
+        np.char.zfill(seq.astype(str), 8),
+        "号",
     )
     rows: Columns = {
         "cert_no": cert_no,
@@ -606,7 +652,8 @@ def _alive_in_year(chunk: Chunk, year: int) -> BoolArray:
     window = chunk.region.window
     first = int((np.datetime64(f"{year}-01", "M") - window.start).astype(np.int64))
     span = chunk.active[:, max(first, 0) : max(first + 12, 0)]
-    return span.any(axis=1) if span.shape[1] else np.zeros(len(chunk), dtype=bool)
+    alive: BoolArray = np.asarray(span.any(axis=1), dtype=bool)
+    return alive
 
 
 def tax_grade_rows(chunk: Chunk) -> Columns:
@@ -638,8 +685,11 @@ def carbon_rows(chunk: Chunk) -> Columns:
     for year in _years(chunk)[1:]:
         local = np.nonzero(factory & _alive_in_year(chunk, int(year)))[0]
         grade = np.clip(
-            np.round(3 - 0.8 * chunk.take("soundness")[local] + rng.normal(0, 0.8, size=len(local))),
-            1, 5,
+            np.round(
+                3 - 0.8 * chunk.take("soundness")[local] + rng.normal(0, 0.8, size=len(local))
+            ),
+            1,
+            5,
         ).astype(np.int64)
         out.append({"uscc": chunk.uscc(local), "year": np.full(len(local), year), "grade": grade})
     return concat(out)
@@ -665,8 +715,11 @@ def honors_rows(chunk: Chunk) -> Columns:
         for year in _years(chunk):
             local = np.nonzero(holds & _alive_in_year(chunk, int(year)))[0]
             out.append(
-                {"uscc": chunk.uscc(local), "tag": np.full(len(local), tag),
-                 "year": np.full(len(local), year)}
+                {
+                    "uscc": chunk.uscc(local),
+                    "tag": np.full(len(local), tag),
+                    "year": np.full(len(local), year),
+                }
             )
     return concat(out)
 
@@ -698,12 +751,8 @@ def loan_outcomes(
     defaulted = ~np.isnat(default_on) & (default_on <= as_of)
     overdue = ~np.isnat(default_on) & ~defaulted & (first_missed <= as_of)
     repaid = ~defaulted & ~overdue & (maturity <= as_of)
-    late_days = np.where(
-        rng.random(n) < _sigmoid(-2.8 + risk), rng.integers(1, 30, size=n), 0
-    )
-    dpd = np.where(
-        defaulted | overdue, (as_of - first_missed).astype(np.int64), late_days
-    )
+    late_days = np.where(rng.random(n) < _sigmoid(-2.8 + risk), rng.integers(1, 30, size=n), 0)
+    dpd = np.where(defaulted | overdue, (as_of - first_missed).astype(np.int64), late_days)
     status = np.select([defaulted, overdue, repaid], ["default", "overdue", "repaid"], "current")
     # A loan that has not started yet has no history at all.
     dpd = np.where(start > as_of, 0, dpd)
@@ -716,7 +765,9 @@ def business_loans(chunk: Chunk) -> Loans:
     b = chunk.region.businesses
     n = len(chunk)
     types = chunk.take("entity_type")
-    borrower = rng.random(n) < np.where(types == ENTERPRISE, 0.45, np.where(types == COOP, 0.4, 0.25))
+    borrower = rng.random(n) < np.where(
+        types == ENTERPRISE, 0.45, np.where(types == COOP, 0.4, 0.25)
+    )
     active_months = chunk.active.sum(axis=1)
     count = np.where(borrower, rng.poisson(0.55 * active_months / 12.0), 0)
     count = np.minimum(count, 40)
@@ -750,12 +801,18 @@ def business_loans(chunk: Chunk) -> Loans:
     bank_codes = np.array([code for code, _ in vocab.BANKS])
     bank_idx = rng.integers(0, len(bank_codes), size=m)
     spread = np.array([1.2, 1.8, 1.8, 2.2, 2.2, 0.4, 0.3, 0.8])[bank_idx]
-    rate = np.round(np.clip(3.45 + spread - 0.5 * soundness + rng.normal(0, 0.4, size=m), 2.8, 15), 2)
+    rate = np.round(
+        np.clip(3.45 + spread - 0.5 * soundness + rng.normal(0, 0.4, size=m), 2.8, 15), 2
+    )
     has_property = rng.random(m) < 0.35
     guarantee = np.where(
-        has_property & (rng.random(m) < 0.6), "mortgage",
-        np.where(rng.random(m) < _sigmoid(0.2 + 0.8 * soundness), "credit",
-                 np.where(rng.random(m) < 0.85, "guarantee", "pledge")),
+        has_property & (rng.random(m) < 0.6),
+        "mortgage",
+        np.where(
+            rng.random(m) < _sigmoid(0.2 + 0.8 * soundness),
+            "credit",
+            np.where(rng.random(m) < 0.85, "guarantee", "pledge"),
+        ),
     )
     # First loan: the business's earliest loan here, unless it borrowed before the window.
     order = np.lexsort((start, local))
@@ -764,7 +821,11 @@ def business_loans(chunk: Chunk) -> Loans:
     earlier_credit = rng.random(n) < 0.45
     first_loan = earliest & ~earlier_credit[local]
     seq = chunk.serial[g] * 50 + np.arange(m) % 50
-    loan_id = _join(bank_codes[bank_idx], fmt_dates(start, rng, mixed=False).astype("U10"), np.char.zfill(seq.astype(str), 9))
+    loan_id = _join(
+        bank_codes[bank_idx],
+        fmt_dates(start, rng, mixed=False).astype("U10"),
+        np.char.zfill(seq.astype(str), 9),
+    )
     loan_id = np.char.replace(loan_id, "-", "")
     products = np.array(vocab.LOAN_PRODUCTS)
     rows: Columns = {
@@ -817,7 +878,9 @@ def orders_rows(chunk: Chunk) -> Columns:
     ordered = window.month_start(month) + rng.integers(0, 28, size=n)
     due = ordered + rng.choice([30, 60, 90], size=n)
     since = chunk.after_distress[local, month]
-    delay = np.round(rng.normal(-2.0 - 4.0 * b.soundness[g], 6.0, size=n)) + np.where(since >= 0, 60, 0)
+    delay = np.round(rng.normal(-2.0 - 4.0 * b.soundness[g], 6.0, size=n)) + np.where(
+        since >= 0, 60, 0
+    )
     paid = due + delay.astype(np.int64)
     paid = np.where(paid <= ordered, ordered + 1, paid)
     paid = np.where(paid < window.as_of_day, paid, NAT)
@@ -876,7 +939,9 @@ def households_rows(region: Region, rng: np.random.Generator) -> tuple[Columns, 
         "borrower_id": people.person_id[h.head[idx]],
         "product": np.full(m, "丰收小额贷"),
         "guarantee": np.where(rng.random(m) < 0.7, "credit", "guarantee"),
-        "amount": np.round(np.clip(income[idx] * rng.uniform(0.3, 1.5, size=m), 10_000, 500_000), -3),
+        "amount": np.round(
+            np.clip(income[idx] * rng.uniform(0.3, 1.5, size=m), 10_000, 500_000), -3
+        ),
         "rate": np.round(rng.uniform(3.8, 6.5, size=m), 2),
         "start": fmt_dates(start, rng, mixed=False),
         "maturity": fmt_dates(maturity, rng, mixed=False),

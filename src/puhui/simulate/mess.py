@@ -46,33 +46,59 @@ _UNKNOWN: dict[str, tuple[str, ...]] = {
 #: so only their text columns break.
 CORRUPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "registrations": (
-        ("uscc", CHECK_CHARACTER), ("name", MISSING), ("entity_type", UNKNOWN_CODE),
-        ("legal_rep_id", CHECK_CHARACTER), ("industry_code", UNKNOWN_CODE),
-        ("registered_capital", NOT_A_NUMBER), ("established", BAD_DATE),
-        ("division", UNKNOWN_CODE), ("status", UNKNOWN_CODE),
+        ("uscc", CHECK_CHARACTER),
+        ("name", MISSING),
+        ("entity_type", UNKNOWN_CODE),
+        ("legal_rep_id", CHECK_CHARACTER),
+        ("industry_code", UNKNOWN_CODE),
+        ("registered_capital", NOT_A_NUMBER),
+        ("established", BAD_DATE),
+        ("division", UNKNOWN_CODE),
+        ("status", UNKNOWN_CODE),
     ),
-    "shareholders": (("uscc", CHECK_CHARACTER), ("holder_id", CHECK_CHARACTER),
-                     ("ratio", NOT_A_NUMBER)),
+    "shareholders": (
+        ("uscc", CHECK_CHARACTER),
+        ("holder_id", CHECK_CHARACTER),
+        ("ratio", NOT_A_NUMBER),
+    ),
     "abnormal": (("uscc", CHECK_CHARACTER), ("listed_on", BAD_DATE)),
     "tax": (("uscc", CHECK_CHARACTER), ("period", BAD_PERIOD)),
     "tax_grade": (("uscc", CHECK_CHARACTER), ("grade", UNKNOWN_CODE), ("year", NOT_A_NUMBER)),
-    "social_insurance": (("uscc", CHECK_CHARACTER), ("period", BAD_PERIOD),
-                         ("insured", NOT_A_NUMBER)),
-    "utilities": (("utility", UNKNOWN_CODE), ("period", BAD_PERIOD), ("usage", NOT_A_NUMBER),
-                  ("amount", NEGATIVE), ("account_no", MISSING)),
-    "penalties": (("decided_on", BAD_DATE), ("kind", UNKNOWN_CODE), ("uscc", CHECK_CHARACTER),
-                  ("amount", NOT_A_NUMBER), ("name", MISSING)),
+    "social_insurance": (
+        ("uscc", CHECK_CHARACTER),
+        ("period", BAD_PERIOD),
+        ("insured", NOT_A_NUMBER),
+    ),
+    "utilities": (
+        ("utility", UNKNOWN_CODE),
+        ("period", BAD_PERIOD),
+        ("usage", NOT_A_NUMBER),
+        ("amount", NEGATIVE),
+        ("account_no", MISSING),
+    ),
+    "penalties": (
+        ("decided_on", BAD_DATE),
+        ("kind", UNKNOWN_CODE),
+        ("uscc", CHECK_CHARACTER),
+        ("amount", NOT_A_NUMBER),
+        ("name", MISSING),
+    ),
     "court": (("role", UNKNOWN_CODE), ("filed_on", BAD_DATE), ("party_id", CHECK_CHARACTER)),
-    "property": (("owner_id", CHECK_CHARACTER), ("kind", UNKNOWN_CODE),
-                 ("value", NOT_A_NUMBER)),
+    "property": (("owner_id", CHECK_CHARACTER), ("kind", UNKNOWN_CODE), ("value", NOT_A_NUMBER)),
     "honors": (("uscc", CHECK_CHARACTER), ("year", NOT_A_NUMBER)),
     "carbon": (("uscc", CHECK_CHARACTER),),
-    "loans": (("borrower_id", CHECK_CHARACTER), ("start", BAD_DATE), ("guarantee", UNKNOWN_CODE),
-              ("rate", NOT_A_NUMBER)),
-    "orders": (("buyer_id", CHECK_CHARACTER), ("ordered_on", BAD_DATE),
-               ("amount", NOT_A_NUMBER)),
-    "households": (("head_id", CHECK_CHARACTER), ("village", UNKNOWN_CODE),
-                   ("annual_income", NOT_A_NUMBER)),
+    "loans": (
+        ("borrower_id", CHECK_CHARACTER),
+        ("start", BAD_DATE),
+        ("guarantee", UNKNOWN_CODE),
+        ("rate", NOT_A_NUMBER),
+    ),
+    "orders": (("buyer_id", CHECK_CHARACTER), ("ordered_on", BAD_DATE), ("amount", NOT_A_NUMBER)),
+    "households": (
+        ("head_id", CHECK_CHARACTER),
+        ("village", UNKNOWN_CODE),
+        ("annual_income", NOT_A_NUMBER),
+    ),
 }
 
 
@@ -173,7 +199,9 @@ def corrupt(
         values.append(text[target])
     if not bad_rows:
         empty = np.zeros(0, dtype=np.int64)
-        return out, BadRows(empty, np.zeros(0, dtype=str), np.zeros(0, dtype=str), np.zeros(0, dtype=str))
+        return out, BadRows(
+            empty, np.zeros(0, dtype=str), np.zeros(0, dtype=str), np.zeros(0, dtype=str)
+        )
     return out, BadRows(
         np.concatenate(bad_rows),
         np.array(bad_cols),

@@ -149,9 +149,7 @@ def _join(*parts: npt.ArrayLike) -> StrArray:
     return out
 
 
-def _birth_place_codes(
-    rng: np.random.Generator, years: IntArray, migrant: BoolArray
-) -> IntArray:
+def _birth_place_codes(rng: np.random.Generator, years: IntArray, migrant: BoolArray) -> IntArray:
     """A GB/T 2260 county code that was in use in each person's birth year.
 
     Locals get a Taizhou-area code of their birth year (3327xx before 1982, 3326xx until
@@ -193,7 +191,7 @@ def _unique_person_ids(
     sequence = rng.integers(0, 500, size=len(places)) * 2 + male.astype(np.int64)
     ids = make_person_ids(places, birth, sequence)
     while True:
-        _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+        _, first, _counts = np.unique(ids, return_index=True, return_counts=True)
         keep = np.zeros(len(ids), dtype=bool)
         keep[first] = True
         clash = ~keep
@@ -243,9 +241,7 @@ def _industry_choice(rng: np.random.Generator, entity_type: IntArray) -> IntArra
         weights = np.array(
             [p.share if letter in p.types else 0.0 for p in vocab.INDUSTRIES], dtype=float
         )
-        industry[mask] = rng.choice(
-            len(weights), size=int(mask.sum()), p=weights / weights.sum()
-        )
+        industry[mask] = rng.choice(len(weights), size=int(mask.sum()), p=weights / weights.sum())
     return industry
 
 
@@ -254,7 +250,7 @@ def _sigmoid(x: FloatArray) -> FloatArray:
 
 
 def _unique_names(
-    rng: np.random.Generator, build: "NameBuilder", n: int
+    rng: np.random.Generator, build: NameBuilder, n: int
 ) -> tuple[StrArray, StrArray]:
     """Registered names are unique in a registry; redraw the 字号 where two collide."""
     trade = _join(_pick(rng, vocab.TRADE_CHARS, (n,)), _pick(rng, vocab.TRADE_CHARS, (n,)))
@@ -319,9 +315,7 @@ class NameBuilder:
         return names, short
 
 
-def make_businesses(
-    rng: np.random.Generator, n: int, window: Window, people: People
-) -> Businesses:
+def make_businesses(rng: np.random.Generator, n: int, window: Window, people: People) -> Businesses:
     """``n`` businesses; their legal representatives are ``people[:n]`` with some repeats."""
     as_of = window.as_of_day
     entity_type = rng.choice(3, size=n, p=[0.34, 0.61, 0.05])

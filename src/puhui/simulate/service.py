@@ -95,12 +95,17 @@ class _Truth:
         self.records.close()
         if self.loans is not None:
             self.loans.close()
-        empty_bad = pa.table({n: pa.array([], pa.string()) for n in
-                              ("feed", "file", "row", "column", "problem", "value")})
+        empty_bad = pa.table(
+            {
+                n: pa.array([], pa.string())
+                for n in ("feed", "file", "row", "column", "problem", "value")
+            }
+        )
         bad = pa.concat_tables(self.bad) if self.bad else empty_bad
         pacsv.write_csv(bad, self.directory / "bad_rows.csv")
-        empty_dup = pa.table({n: pa.array([], pa.string()) for n in
-                              ("feed", "file", "row", "duplicate_of")})
+        empty_dup = pa.table(
+            {n: pa.array([], pa.string()) for n in ("feed", "file", "row", "duplicate_of")}
+        )
         dups = pa.concat_tables(self.dups) if self.dups else empty_dup
         pacsv.write_csv(dups, self.directory / "duplicates.csv")
 
@@ -125,23 +130,27 @@ class _Delivery:
         n_original = n_rows - len(originals)
         if len(bad.rows):
             self.truth.bad.append(
-                pa.table({
-                    "feed": np.full(len(bad.rows), feed),
-                    "file": np.full(len(bad.rows), writer.spec.filename),
-                    "row": (offset + bad.rows + 1).astype(str),
-                    "column": bad.columns,
-                    "problem": bad.problems,
-                    "value": bad.values,
-                })
+                pa.table(
+                    {
+                        "feed": np.full(len(bad.rows), feed),
+                        "file": np.full(len(bad.rows), writer.spec.filename),
+                        "row": (offset + bad.rows + 1).astype(str),
+                        "column": bad.columns,
+                        "problem": bad.problems,
+                        "value": bad.values,
+                    }
+                )
             )
         if len(originals):
             self.truth.dups.append(
-                pa.table({
-                    "feed": np.full(len(originals), feed),
-                    "file": np.full(len(originals), writer.spec.filename),
-                    "row": (offset + n_original + np.arange(len(originals)) + 1).astype(str),
-                    "duplicate_of": (offset + originals + 1).astype(str),
-                })
+                pa.table(
+                    {
+                        "feed": np.full(len(originals), feed),
+                        "file": np.full(len(originals), writer.spec.filename),
+                        "row": (offset + n_original + np.arange(len(originals)) + 1).astype(str),
+                        "duplicate_of": (offset + originals + 1).astype(str),
+                    }
+                )
             )
         self.result_bad[feed] += len(bad.rows)
         self.result_dups[feed] += len(originals)
@@ -162,7 +171,9 @@ def core_enterprises(region: Region) -> np.ndarray:
     return candidates[np.argsort(-b.base_revenue[candidates])[:count]]
 
 
-def simulate(out_dir: Path, config: SimulationConfig, progress: Progress | None = None) -> SimulationResult:
+def simulate(
+    out_dir: Path, config: SimulationConfig, progress: Progress | None = None
+) -> SimulationResult:
     """Simulate a region and write its delivery and truth into ``out_dir``."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -203,7 +214,9 @@ def _in_delivery(loans: activity.Loans) -> Columns:
     return {name: values[loans.in_delivery] for name, values in loans.rows.items()}
 
 
-def _write_chunk(chunk: Chunk, delivery: _Delivery, truth: _Truth, rng: np.random.Generator) -> None:
+def _write_chunk(
+    chunk: Chunk, delivery: _Delivery, truth: _Truth, rng: np.random.Generator
+) -> None:
     delivery.write("registrations", activity.registrations_rows(chunk), rng)
     delivery.write("shareholders", activity.shareholders_rows(chunk), rng)
     delivery.write("abnormal", activity.abnormal_rows(chunk), rng)
@@ -240,19 +253,21 @@ def _write_entities(directory: Path, region: Region) -> None:
         np.datetime64("NaT", "M"),
         window.start + np.where(b.distress_month == NO_MONTH, 0, b.distress_month),
     )
-    table = pa.table({
-        "uscc": b.uscc,
-        "name": b.name,
-        "entity_type": ENTITY_TYPE_NAMES[b.entity_type],
-        "industry_code": np.array([p.code for p in INDUSTRIES])[b.industry],
-        "status": STATUS_NAMES[b.status],
-        "soundness": b.soundness,
-        "true_pd_12m": b.pd_12m,
-        "trouble_onset": pa.array(onset.astype("datetime64[D]")),
-        "employees": b.employees,
-        "base_revenue": b.base_revenue,
-        "legal_rep_index": b.legal_rep,
-    })
+    table = pa.table(
+        {
+            "uscc": b.uscc,
+            "name": b.name,
+            "entity_type": ENTITY_TYPE_NAMES[b.entity_type],
+            "industry_code": np.array([p.code for p in INDUSTRIES])[b.industry],
+            "status": STATUS_NAMES[b.status],
+            "soundness": b.soundness,
+            "true_pd_12m": b.pd_12m,
+            "trouble_onset": pa.array(onset.astype("datetime64[D]")),
+            "employees": b.employees,
+            "base_revenue": b.base_revenue,
+            "legal_rep_index": b.legal_rep,
+        }
+    )
     pq.write_table(table, directory / "entities.parquet")
 
 
