@@ -1,6 +1,7 @@
 """Simulate time and peak memory at 100,000 and 1,000,000 businesses.
 
-Each size runs in its own process so that its peak resident memory is its own.
+Each size runs in its own process; peak memory is RUSAGE_CHILDREN's maximum so far, which is
+the run's own as long as sizes go up.
 Run: ``python bench/bench_simulate.py [SIZES...]`` (default 100000 1000000).
 """
 

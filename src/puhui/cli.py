@@ -1,7 +1,8 @@
 """The ``puhui`` command: one Typer app with a sub-command group per domain.
 
 Every command honours ``--home`` (else ``PUHUI_HOME``). Failures print one line, in
-Chinese then English, and exit non-zero; ``--debug`` shows the traceback instead.
+Chinese then English, and exit non-zero; ``--debug`` shows the traceback of an unexpected
+failure instead (an expected one, such as a bad argument, is always one line).
 """
 
 from __future__ import annotations
@@ -132,11 +133,17 @@ def db_status() -> None:
     from puhui.db import current_revision, make_engine
 
     cfg = settings()
+    url = make_url(cfg.app_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise PuhuiError(
+            f"数据库 {url.database} 尚未创建，请先运行 puhui db upgrade",
+            f"database {url.database} does not exist yet: run puhui db upgrade first",
+        )
     engine = make_engine(cfg.app_database_url)
     revision = current_revision(engine)
     engine.dispose()
-    url = make_url(cfg.app_database_url).render_as_string(hide_password=True)
-    console.print(f"{url}  revision: {revision or '(empty)'}")
+    shown = url.render_as_string(hide_password=True)
+    console.print(f"{shown}  revision: {revision or '(empty)'}")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from stdnum.cn import ric, uscc
 
 from puhui.ingest.contract import FEEDS, Kind
 from puhui.simulate.service import SimulationConfig, simulate
-from puhui.simulate.writers import DELIVERY, EXTRA_ALIASES, SPECS, FileSpec
+from puhui.simulate.writers import DELIVERY, SPECS, FileSpec
 
 ENTITIES = int(os.environ.get("PUHUI_TEST_SIM_ENTITIES", "100000"))
 AS_OF = date(2026, 6, 30)
@@ -41,9 +41,7 @@ def read_feed(directory: Path, spec: FileSpec) -> pd.DataFrame:
     else:
         frame = pd.read_excel(path, dtype=str, keep_default_na=False)
     if spec.chinese_headers:
-        names = {alias: name for name, alias in FEEDS[spec.feed].aliases.items()}
-        names.update({alias: name for name, alias in EXTRA_ALIASES.items()})
-        frame = frame.rename(columns=names)
+        frame = frame.rename(columns=FEEDS[spec.feed].header_map())
     return frame
 
 

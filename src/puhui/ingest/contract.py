@@ -58,9 +58,11 @@ class Feed:
     row_is: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    #: optional columns the platform understands beyond contract v1 (extra columns are kept)
+    extensions: tuple[Column, ...] = ()
 
     def column(self, name: str) -> Column:
-        for col in self.columns:
+        for col in (*self.columns, *self.extensions):
             if col.name == name:
                 return col
         raise KeyError(name)
@@ -77,7 +79,7 @@ class Feed:
     def header_map(self) -> dict[str, str]:
         """Every accepted header (English name and Chinese aliases) -> contract name."""
         mapping: dict[str, str] = {}
-        for col in self.columns:
+        for col in (*self.columns, *self.extensions):
             for header in (col.name, col.alias, *col.other_aliases):
                 mapping[header] = col.name
         return mapping
@@ -220,6 +222,8 @@ FEEDS: dict[str, Feed] = {
                 _c("amount", "金额", Kind.MONEY, True, minimum=0),
                 _c("overdue", "是否欠费", Kind.BOOL),
             ),
+            # An account held in a person's own name (an individual business's owner).
+            extensions=(_c("holder_id", "户主证件号码", Kind.PERSON_ID, personal=True),),
         ),
         Feed(
             "penalties",

@@ -168,9 +168,9 @@ class Chunk:
         district = _DISTRICT_NAMES[b.district[g]]
         road = _ROADS[b.road[g]]
         number = b.house_no[g].astype(str)
-        roll = self.rng.random(len(local))
         full_width = np.array([s.translate(vocab.FULL_WIDTH_DIGITS) for s in number])
-        number = np.where(roll < 0.15, full_width, number)
+        number = np.where(self.rng.random(len(local)) < 0.15, full_width, number)
+        roll = self.rng.random(len(local))
         floor = _join(self.rng.integers(1, 6, size=len(local)).astype(str), "楼")
         return np.where(
             roll < 0.4,
@@ -183,7 +183,7 @@ class Chunk:
         )
 
     def name_variant(self, local: IntArray) -> StrArray:
-        """The name as another department writes it: full, short (字号+行业) or trade-only."""
+        """The name as another department writes it: full, short (字号+行业) or 台州 + short."""
         b = self.region.businesses
         g = self.index[local]
         roll = self.rng.random(len(local))
@@ -408,14 +408,14 @@ def utilities_rows(chunk: Chunk, accounts: Accounts) -> Columns:
     usage = np.where(water, base * 0.35, kwh) * np.exp(rng.normal(0, 0.1, size=len(local)))
     price = np.where(water, 4.6, 0.68)
     overdue = rng.random(len(local)) < _sigmoid(-4.2 + chunk.trouble_odds(local, month))
-    yes_no = rng.random(len(local)) < 0.5  # one utility exports 是/否, the other true/false
+    # Each account's billing system has one export style: 是/否 or true/false, 电 or electricity.
+    style = chunk.serial[chunk.index[local]] % 4
+    yes_no = style < 2
     overdue_text = np.where(
         yes_no, np.where(overdue, "是", "否"), np.where(overdue, "true", "false")
     )
     return {
-        "utility": np.where(
-            water, "水", np.where(rng.random(len(local)) < 0.5, "电", "electricity")
-        ),
+        "utility": np.where(water, "水", np.where(style % 2 == 0, "电", "electricity")),
         "account_no": accounts.account_no[account],
         "account_name": accounts.account_name[account],
         "address": accounts.address[account],
@@ -790,7 +790,10 @@ def business_loans(chunk: Chunk) -> Loans:
     )
     onset = window.month_start(np.maximum(distress, start_month)) + rng.integers(0, 28, size=m)
     hit = (distress != NO_MONTH) & (np.maximum(distress, start_month) < start_month + term)
-    default_on = np.where(hit, onset + DEFAULT_LAG_DAYS, NAT)
+    # The first missed payment comes a month after the onset, or at maturity if sooner;
+    # 90 days past due after that is the default.
+    first_missed = np.minimum(onset + (DEFAULT_LAG_DAYS - 90), maturity)
+    default_on = np.where(hit, first_missed + 90, NAT)
     soundness = b.soundness[g]
     status, dpd, known_default = loan_outcomes(
         rng, window.as_of_day, start, maturity, default_on, -0.8 * soundness

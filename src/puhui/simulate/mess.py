@@ -158,8 +158,8 @@ def _bad_values(
         return _NOT_NUMBERS[rng.integers(0, len(_NOT_NUMBERS), size=n)].astype(object)
     if problem == MISSING:
         return np.full(n, "", dtype=object)
-    if problem == NEGATIVE:
-        return np.array(["-" + str(v) for v in current], dtype=object)
+    if problem == NEGATIVE:  # a zero would become -0, which is not below zero
+        return np.array([f"-{max(abs(float(v)), 1.0)}" for v in current], dtype=object)
     raise ValueError(problem)
 
 

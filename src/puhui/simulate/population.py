@@ -150,34 +150,25 @@ def _join(*parts: npt.ArrayLike) -> StrArray:
 
 
 def _birth_place_codes(rng: np.random.Generator, years: IntArray, migrant: BoolArray) -> IntArray:
-    """A GB/T 2260 county code that was in use in each person's birth year.
+    """A GB/T 2260 county code of a real birth place that was in use in each birth year.
 
-    Locals get a Taizhou-area code of their birth year (3327xx before 1982, 3326xx until
-    1994, 3310xx after); migrants one from a few sending provinces. Ids so made pass
-    python-stdnum's check of birth place against birth year.
+    Locals are born in a Taizhou county under the code it had that year (3327xx in the
+    台州地区 of before 1982, 3326xx until 1994, 3310xx since); migrants in a county of a
+    few sending provinces. Ids so made pass python-stdnum's check of place against year.
     """
-    local_prefix = ("3310", "3326", "3327")
-    migrant_provinces = tuple(str(c)[:2] for c in vocab.MIGRANT_ORIGINS)
+    local_places = tuple(d.name[:2] for d in vocab.DISTRICTS)
+    local_prefixes = ("3310", "3326", "3327")
     counties = [u for u in division_uses() if u.level == "county" and not u.code.endswith("01")]
+    local = [u for u in counties if u.code[:4] in local_prefixes and u.name[:2] in local_places]
+    sending = [u for u in counties if u.code[:2] in vocab.MIGRANT_PROVINCES]
     codes = np.zeros(len(years), dtype=np.int64)
     for year in np.unique(years):
-        for is_migrant in (False, True):
+        for is_migrant, uses in ((False, local), (True, sending)):
             mask = (years == year) & (migrant == is_migrant)
             if not mask.any():
                 continue
-            pool = sorted(
-                {
-                    int(u.code)
-                    for u in counties
-                    if u.valid_in(int(year))
-                    and (
-                        u.code[:2] in migrant_provinces
-                        if is_migrant
-                        else u.code[:4] in local_prefix
-                    )
-                }
-            )
-            codes[mask] = np.array(pool)[rng.integers(0, len(pool), size=int(mask.sum()))]
+            pool = np.array(sorted({int(u.code) for u in uses if u.valid_in(int(year))}))
+            codes[mask] = pool[rng.integers(0, len(pool), size=int(mask.sum()))]
     return codes
 
 
@@ -286,7 +277,7 @@ class NameBuilder:
         shop = np.array([p.shop_word for p in vocab.INDUSTRIES])[industry]
         district_name = np.array([d.name for d in vocab.DISTRICTS])[district]
         n = len(entity_type)
-        # Enterprises carry the city (most) or the province (larger ones) as a prefix;
+        # Enterprises carry the city (most) or the province as a prefix;
         # individual businesses the district; cooperatives the district.
         prefix = np.where(rng.random(n) < 0.85, vocab.CITY, "浙江")
         suffixes = np.array(vocab.ENTERPRISE_SUFFIXES)

@@ -143,16 +143,9 @@ DISTRICTS: tuple[District, ...] = (
     ),
 )
 
-#: Ids of people born elsewhere (migrant shop owners): 6-digit codes in use since before 1980.
-MIGRANT_ORIGINS: tuple[int, ...] = (
-    362522,  # 江西 抚州 (old prefecture code)
-    342101,  # 安徽 阜阳
-    412701,  # 河南 周口
-    522121,  # 贵州 遵义县
-    513021,  # 四川 达县
-    430421,  # 湖南 衡阳县
-    330302,  # 温州 鹿城区
-)
+#: Provinces that shop owners born elsewhere most often come from: 江西, 安徽, 河南, 贵州,
+#: 四川, 湖南 (GB/T 2260 province prefixes).
+MIGRANT_PROVINCES: tuple[str, ...] = ("36", "34", "41", "52", "51", "43")
 
 ROADS = (
     "解放路",
@@ -190,7 +183,7 @@ ROADS = (
 )
 
 SURNAMES = (
-    "王陈林李张徐叶郑黄金周杨应蒋朱吴赵潘何许梁胡郭罗高谢卢柯冯蔡沈陶梁颜施泮彭曹"
+    "王陈林李张徐叶郑黄金周杨应蒋朱吴赵潘何许梁胡郭罗高谢卢柯冯蔡沈陶颜施泮彭曹"
     "丁余任方鲍严戴夏钱章屈单洪"
 )
 GIVEN_CHARS = (

@@ -19,9 +19,6 @@ import pyarrow.parquet as pq
 from puhui.ingest.contract import FEEDS
 from puhui.simulate.activity import Columns
 
-#: Extra columns the simulator adds beyond the contract (kept by the loaders, not required).
-EXTRA_ALIASES = {"holder_id": "户主证件号码"}
-
 
 @dataclass(frozen=True, slots=True)
 class FileSpec:
@@ -39,8 +36,7 @@ class FileSpec:
     def header(self, column: str) -> str:
         if not self.chinese_headers:
             return column
-        aliases = FEEDS[self.feed].aliases
-        return aliases.get(column, EXTRA_ALIASES.get(column, column))
+        return FEEDS[self.feed].column(column).alias
 
 
 #: The delivery's mix of formats, encodings and header languages.
