@@ -181,7 +181,7 @@ def _unique_person_ids(
     """Resident ids with no two alike: the sequence is redrawn where two collide."""
     sequence = rng.integers(0, 500, size=len(places)) * 2 + male.astype(np.int64)
     ids = make_person_ids(places, birth, sequence)
-    while True:
+    for _attempt in range(100):
         _, first, _counts = np.unique(ids, return_index=True, return_counts=True)
         keep = np.zeros(len(ids), dtype=bool)
         keep[first] = True
@@ -190,12 +190,15 @@ def _unique_person_ids(
             return ids
         sequence[clash] = rng.integers(0, 500, size=int(clash.sum())) * 2 + male[clash]
         ids[clash] = make_person_ids(places[clash], birth[clash], sequence[clash])
+    # Only reachable if a (place, birth date, sex) had more than 500 people.
+    raise RuntimeError("could not draw unique resident ids: too many people per birth day")
 
 
 def make_people(rng: np.random.Generator, n: int, as_of: date) -> People:
     """``n`` adults aged 22-72 with names, valid ids and mobile numbers."""
     age_days = rng.integers(22 * 365, 72 * 365, size=n)
-    age_days = np.minimum(age_days, (rng.gamma(9.0, 5.0, size=n) + 20).astype(np.int64) * 365)
+    # Business owners cluster in their forties; ages are drawn in days, not whole years.
+    age_days = np.minimum(age_days, ((rng.gamma(9.0, 5.0, size=n) + 20) * 365.25).astype(np.int64))
     birth = np.datetime64(as_of, "D") - age_days
     years = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     male = rng.random(n) < 0.62
