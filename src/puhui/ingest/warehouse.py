@@ -1,0 +1,167 @@
+"""The warehouse on DuckDB: one table per feed, typed from the contract, plus the ledger.
+
+Tables
+    ``feed_<name>``   the current rows of a feed, one per contract key; contract columns
+                      typed, personal columns only as ``<col>_hash`` + ``<col>_masked``,
+                      then ``extra`` (other columns of the file, as JSON) and lineage
+                      (``_delivery_id``, ``_file``, ``_row``, ``_loaded_at``, ``_row_hash``).
+    ``deliveries``    one row per ingested delivery, with its report.
+    ``quarantine``    every rejected row, whole (personal values masked), with its reason.
+    ``file_errors``   files of a delivery that could not be read at all.
+
+Person ids and phones are hashed inside DuckDB with HMAC-SHA256 under the region's key,
+which is held in a session variable rather than in any SQL text, so it is never logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from puhui.ingest.contract import FEEDS, Column, Feed, Kind
+
+#: DuckDB type of each contract kind, once parsed.
+SQL_TYPES: dict[Kind, str] = {
+    Kind.TEXT: "VARCHAR",
+    Kind.USCC: "VARCHAR",
+    Kind.PERSON_ID: "VARCHAR",
+    Kind.PARTY_ID: "VARCHAR",
+    Kind.DATE: "DATE",
+    Kind.PERIOD: "VARCHAR",
+    Kind.YEAR: "INTEGER",
+    Kind.INT: "INTEGER",
+    Kind.NUMBER: "DOUBLE",
+    Kind.MONEY: "DECIMAL(18,2)",
+    Kind.MONEY_WAN: "DECIMAL(18,4)",
+    Kind.RATE: "DOUBLE",
+    Kind.RATIO: "DOUBLE",
+    Kind.BOOL: "BOOLEAN",
+    Kind.ENUM: "VARCHAR",
+    Kind.INDUSTRY: "VARCHAR",
+    Kind.DIVISION: "VARCHAR",
+    Kind.VILLAGE: "VARCHAR",
+    Kind.LON: "DOUBLE",
+    Kind.LAT: "DOUBLE",
+}
+
+LINEAGE = (
+    ("extra", "JSON"),
+    ("_delivery_id", "VARCHAR NOT NULL"),
+    ("_file", "VARCHAR NOT NULL"),
+    ("_row", "BIGINT NOT NULL"),
+    ("_loaded_at", "TIMESTAMP NOT NULL"),
+    ("_row_hash", "VARCHAR NOT NULL"),
+)
+
+HMAC_BLOCK = 64  # SHA-256 block size in bytes
+
+
+def table_name(feed: Feed) -> str:
+    return f"feed_{feed.name}"
+
+
+def all_columns(feed: Feed) -> tuple[Column, ...]:
+    return (*feed.columns, *feed.extensions)
+
+
+def stored_columns(feed: Feed) -> list[tuple[str, str]]:
+    """(name, SQL type) of the stored form of every contract and extension column.
+
+    A personal column is stored as its keyed hash and masked form only. A party id keeps
+    the value when it is a USCC (a business's code is public) and hashes it when it is a
+    person's id.
+    """
+    out: list[tuple[str, str]] = []
+    for column in all_columns(feed):
+        if column.personal:
+            if column.kind is Kind.PARTY_ID:
+                out.append((column.name, "VARCHAR"))
+            out.append((f"{column.name}_hash", "VARCHAR"))
+            out.append((f"{column.name}_masked", "VARCHAR"))
+        else:
+            out.append((column.name, SQL_TYPES[column.kind]))
+    return out
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every warehouse table that does not exist yet (idempotent)."""
+    for feed in FEEDS.values():
+        columns = [*stored_columns(feed), *LINEAGE]
+        ddl = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(feed)} ({ddl})")
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS deliveries (
+            delivery_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            loaded_at TIMESTAMP NOT NULL,
+            report JSON NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS quarantine (
+            delivery_id VARCHAR NOT NULL,
+            feed VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            "row" BIGINT NOT NULL,
+            "column" VARCHAR NOT NULL,
+            reason_zh VARCHAR NOT NULL,
+            reason_en VARCHAR NOT NULL,
+            record JSON NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS file_errors (
+            delivery_id VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            reason_zh VARCHAR NOT NULL,
+            reason_en VARCHAR NOT NULL
+        )
+        """
+    )
+
+
+def set_hash_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Make ``person_hash(text)`` available: HMAC-SHA256 under ``key``, first 32 hex chars.
+
+    Equal to :func:`puhui.identifiers.hash_person_id` for the same key and value. The pads
+    live in session variables, so the key appears in no SQL text.
+    """
+    if len(key) > HMAC_BLOCK:
+        import hashlib
+
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(HMAC_BLOCK, b"\0")
+    con.execute("SET VARIABLE puhui_ipad = $1::BLOB", [bytes(b ^ 0x36 for b in padded)])
+    con.execute("SET VARIABLE puhui_opad = $1::BLOB", [bytes(b ^ 0x5C for b in padded)])
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP MACRO person_hash(value) AS left(sha256(
+            getvariable('puhui_opad') || unhex(sha256(
+                getvariable('puhui_ipad') || encode(upper(trim(value)))))), 32)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP MACRO mask_identifier(value) AS CASE
+            WHEN value IS NULL THEN NULL
+            WHEN length(value) <= 8 THEN repeat('*', length(value))
+            ELSE left(value, 4) || repeat('*', length(value) - 8) || right(value, 4)
+        END
+        """
+    )
+
+
+def connect(path: Path, key: bytes) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse file, with its schema and hashing macros."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    create_schema(con)
+    set_hash_key(con, key)
+    return con
