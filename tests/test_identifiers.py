@@ -72,3 +72,13 @@ def test_mask_and_hash() -> None:
     assert hash_person_id(number, key_a) != hash_person_id(number, key_b)
     assert number not in hash_person_id(number, key_a)
     assert len(hash_person_id(number, key_a)) == 32
+
+
+def test_person_id_with_an_unknown_county_is_invalid_not_an_error() -> None:
+    # stdnum raises KeyError for an unknown county of a known province (e.g. 339999).
+    body = "33999919800101123"
+    digits = np.array([[int(c) for c in body]])
+    from puhui.identifiers import ric_check_values
+
+    check = int(ric_check_values(digits)[0])
+    assert not is_valid_person_id(body + ("X" if check == 10 else str(check)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,6 +32,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="App database: migrations and reference tables.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+quarantine_app = typer.Typer(
+    help="Rows of deliveries that broke the contract.", no_args_is_help=True
+)
+app.add_typer(quarantine_app, name="quarantine")
 
 _state: dict[str, object] = {"debug": False}
 
@@ -104,6 +108,93 @@ def simulate(
         )
     console.print(table)
     console.print(f"完成 done in {result.seconds:.1f}s; truth in {out_dir / 'truth'}")
+
+
+def open_warehouse(cfg: Settings) -> Any:
+    from puhui.ingest.warehouse import connect
+
+    cfg.ensure_home()
+    return connect(cfg.warehouse_dir / "warehouse.duckdb", cfg.person_hash_key)
+
+
+@app.command()
+def ingest(
+    delivery_dir: Annotated[Path, typer.Argument(help="Folder of one department delivery.")],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the accounting as JSON here.")
+    ] = None,
+) -> None:
+    """Validate and load a delivery into the warehouse: all files or none, nothing lost."""
+    import json
+
+    from puhui.ingest.service import ingest_delivery
+
+    if not delivery_dir.is_dir():
+        raise PuhuiError(f"{delivery_dir} 不是文件夹", f"{delivery_dir} is not a folder")
+    cfg = settings()
+    con = open_warehouse(cfg)
+    with progress_bar() as bar:
+        task = bar.add_task("入库 ingesting", total=None)
+
+        def advance(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"入库 ingesting {name}")
+
+        result = ingest_delivery(con, delivery_dir, advance)
+    con.close()
+    table = Table(title=f"入库 Ingest {result.delivery_id}")
+    for column in ("feed", "read", "loaded", "unchanged", "quarantined"):
+        table.add_column(column, justify="left" if column == "feed" else "right")
+    for feed, counts in sorted(result.feeds.items()):
+        table.add_row(
+            feed,
+            f"{counts.read:,}",
+            f"{counts.loaded:,}",
+            f"{counts.unchanged:,}",
+            f"{counts.quarantined:,}",
+        )
+    console.print(table)
+    for error in result.file_errors:
+        line = f"{error.file}: {error.reason_zh} ({error.reason_en})"
+        err_console.print(f"[yellow]未读取 not read:[/yellow] {line}", highlight=False)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    console.print(f"完成 done in {result.seconds:.1f}s")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    feed: Annotated[str | None, typer.Option(help="Only this feed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+) -> None:
+    """Show quarantined rows: feed, file, row, column and the reason."""
+    from puhui.ingest.contract import FEEDS
+    from puhui.ingest.service import quarantine_rows
+
+    if feed is not None and feed not in FEEDS:
+        raise PuhuiError(f"没有名为 {feed} 的数据项", f"no feed named {feed!r}")
+    con = open_warehouse(settings())
+    rows = quarantine_rows(con, feed, limit)
+    con.close()
+    table = Table(title="隔离区 Quarantine")
+    for column in ("feed", "file", "row", "column", "reason"):
+        table.add_column(column)
+    for feed_name, file, row, column, reason_zh, reason_en in rows:
+        table.add_row(feed_name, file, str(row), column, f"{reason_zh}\n{reason_en}")
+    console.print(table)
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Write every quarantined row as CSV: feed,file,row,column,reason."""
+    from puhui.ingest.service import export_quarantine
+
+    con = open_warehouse(settings())
+    count = export_quarantine(con, out)
+    con.close()
+    console.print(f"已导出 exported {count:,} rows to {out}")
 
 
 @db_app.command("upgrade")

@@ -122,7 +122,10 @@ def is_valid_uscc(code: str) -> bool:
 
 def is_valid_person_id(number: str) -> bool:
     """GB 11643 resident id: 18 characters, check character, real birth date and place."""
-    return bool(ric.is_valid(number))
+    try:
+        return bool(ric.is_valid(number))
+    except KeyError:  # stdnum raises for an unknown county of a known province
+        return False
 
 
 def person_birth_date(number: str) -> date:

@@ -16,34 +16,12 @@ which is held in a session variable rather than in any SQL text, so it is never 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from puhui.ingest.checks import SQL_TYPES
 from puhui.ingest.contract import FEEDS, Column, Feed, Kind
-
-#: DuckDB type of each contract kind, once parsed.
-SQL_TYPES: dict[Kind, str] = {
-    Kind.TEXT: "VARCHAR",
-    Kind.USCC: "VARCHAR",
-    Kind.PERSON_ID: "VARCHAR",
-    Kind.PARTY_ID: "VARCHAR",
-    Kind.DATE: "DATE",
-    Kind.PERIOD: "VARCHAR",
-    Kind.YEAR: "INTEGER",
-    Kind.INT: "INTEGER",
-    Kind.NUMBER: "DOUBLE",
-    Kind.MONEY: "DECIMAL(18,2)",
-    Kind.MONEY_WAN: "DECIMAL(18,4)",
-    Kind.RATE: "DOUBLE",
-    Kind.RATIO: "DOUBLE",
-    Kind.BOOL: "BOOLEAN",
-    Kind.ENUM: "VARCHAR",
-    Kind.INDUSTRY: "VARCHAR",
-    Kind.DIVISION: "VARCHAR",
-    Kind.VILLAGE: "VARCHAR",
-    Kind.LON: "DOUBLE",
-    Kind.LAT: "DOUBLE",
-}
 
 LINEAGE = (
     ("extra", "JSON"),
@@ -156,6 +134,16 @@ def set_hash_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
         END
         """
     )
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
+    """The single value of a query, with the result fully fetched.
+
+    DuckDB 2 refuses further work on a connection while a result is only partly fetched
+    (``fetchone`` on a one-row result leaves it open), so results are always drained.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
 
 
 def connect(path: Path, key: bytes) -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,92 @@
+"""Ingest speed: rows per second from CSV and from Parquet, against DuckDB's raw read.
+
+For a simulated delivery (made first if missing) this times, per feed file:
+
+* ``raw``: DuckDB's own ``read_csv`` / ``read_parquet`` of the same file into a table, all
+  columns as text, no validation (the ceiling of this stack);
+* ``ingest``: ``puhui ingest`` of a delivery holding only that file, into a new warehouse
+  (reading, checking, quarantining, hashing person ids and merging by key).
+
+Run: ``python bench/bench_ingest.py [BUSINESSES] [--dir DELIVERY]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from puhui.ingest.service import ingest_delivery
+from puhui.ingest.warehouse import connect
+
+FILES = ("utilities.csv", "social_insurance.csv", "tax.parquet")
+
+
+def raw_read(path: Path) -> tuple[int, float]:
+    con = duckdb.connect()
+    started = time.perf_counter()
+    if path.suffix == ".csv":
+        source = f"read_csv('{path}', all_varchar = true, header = true)"
+    else:
+        source = f"read_parquet('{path}')"
+    con.execute(f"CREATE TABLE raw AS SELECT * FROM {source}")
+    seconds = time.perf_counter() - started
+    rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    con.close()
+    return int(rows), seconds
+
+
+def ingest_one(path: Path) -> tuple[int, float]:
+    with tempfile.TemporaryDirectory(prefix="puhui-bench-ingest-") as tmp:
+        delivery = Path(tmp) / "delivery"
+        delivery.mkdir()
+        os.link(path, delivery / path.name)
+        con = connect(Path(tmp) / "w.duckdb", b"bench-key")
+        started = time.perf_counter()
+        report = ingest_delivery(con, delivery)
+        seconds = time.perf_counter() - started
+        con.close()
+    counts = next(iter(report.feeds.values()))
+    return counts.read, seconds
+
+
+def main(businesses: int, directory: Path | None) -> None:
+    if directory is None:
+        directory = Path(tempfile.gettempdir()) / f"puhui-bench-delivery-{businesses}"
+    if not (directory / "truth" / "manifest.json").exists():
+        from puhui.simulate.service import SimulationConfig, simulate
+
+        print(f"simulating {businesses:,} businesses into {directory} ...", flush=True)
+        simulate(directory, SimulationConfig(entities=businesses, seed=1, as_of=date(2026, 6, 30)))
+    header = ("file", "rows", "raw s", "raw rows/s", "ingest s", "ingest rows/s", "ratio")
+    print(" ".join(f"{h:>20}" for h in header))
+    for name in FILES:
+        path = directory / name
+        rows, raw_s = raw_read(path)
+        read, ingest_s = ingest_one(path)
+        assert read == rows, (name, read, rows)
+        cells = (
+            name,
+            f"{rows:,}",
+            f"{raw_s:.1f}",
+            f"{rows / raw_s:,.0f}",
+            f"{ingest_s:.1f}",
+            f"{rows / ingest_s:,.0f}",
+            f"{ingest_s / raw_s:.1f}x",
+        )
+        print(" ".join(f"{c:>20}" for c in cells), flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("businesses", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    main(args.businesses, args.dir)
+    sys.exit(0)

@@ -1,0 +1,322 @@
+"""``puhui ingest``: load one department delivery into the warehouse, all or nothing.
+
+For each feed file: stream it as text (:mod:`puhui.ingest.readers`), check and type every
+row in DuckDB (:mod:`puhui.ingest.checks`), quarantine the rows that break the contract
+(kept whole, personal values masked), and merge the good rows into ``feed_<name>`` by the
+contract key. Every row read is counted once as ``loaded`` (it changed the warehouse),
+``unchanged`` (identical to what the warehouse — or an earlier row of the same delivery —
+already held for its key) or ``quarantined``.
+
+The whole delivery is one DuckDB transaction: a crash or a kill part way leaves the
+warehouse exactly as it was before the delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from puhui.ingest import checks
+from puhui.ingest.contract import FEEDS, Feed, Kind
+from puhui.ingest.readers import FeedSource, UnreadableFile, list_delivery, open_feed
+from puhui.ingest.warehouse import all_columns, scalar, stored_columns, table_name
+
+Progress = Callable[[str, int, int], None]
+_SEPARATOR = "chr(31)"
+
+
+@dataclass
+class FeedCounts:
+    read: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def add(self, other: FeedCounts) -> None:
+        self.read += other.read
+        self.loaded += other.loaded
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+
+
+@dataclass
+class FileError:
+    file: str
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass
+class IngestReport:
+    delivery_id: str
+    source: str
+    feeds: dict[str, FeedCounts] = field(default_factory=dict)
+    file_errors: list[FileError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "delivery_id": self.delivery_id,
+            "source": self.source,
+            "feeds": {feed: asdict(counts) for feed, counts in self.feeds.items()},
+            "file_errors": [asdict(error) for error in self.file_errors],
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def delivery_fingerprint(files: list[Path]) -> str:
+    """SHA-256 over the names and contents of a delivery's files: the same files, same id."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        with path.open("rb") as handle:
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
+        digest.update(f"{path.name}\0{content}\n".encode())
+    return digest.hexdigest()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _is_person_sql(expr: str) -> str:
+    """A party id is a person's id when it has the form and a real birth date (else a USCC)."""
+    return (
+        f"(regexp_full_match({expr}, '[0-9]{{17}}[0-9X]') "
+        f"AND try_strptime(substr({expr}, 7, 8), '%Y%m%d') IS NOT NULL)"
+    )
+
+
+def _stored_exprs(feed: Feed) -> list[str]:
+    """SELECT items turning checked (typed) columns into their stored form."""
+    items: list[str] = []
+    for column in all_columns(feed):
+        name = column.name
+        value = _q(name)  # the checks type every declared column, NULL when absent
+        if not column.personal:
+            items.append(f"{value} AS {_q(name)}")
+            continue
+        if column.kind is Kind.PARTY_ID:
+            person = _is_person_sql(value)
+            items.append(f"CASE WHEN {person} THEN NULL ELSE {value} END AS {_q(name)}")
+            items.append(
+                f"CASE WHEN {person} THEN person_hash({value}) END AS {_q(name + '_hash')}"
+            )
+            items.append(
+                f"CASE WHEN {person} THEN mask_identifier({value}) END AS {_q(name + '_masked')}"
+            )
+        else:
+            items.append(f"person_hash({value}) AS {_q(name + '_hash')}")
+            items.append(f"mask_identifier({value}) AS {_q(name + '_masked')}")
+    return items
+
+
+def _key_expr(feed: Feed, alias: str) -> list[str]:
+    """The contract key on the stored form: personal key parts by their hash."""
+    parts = []
+    for name in feed.key:
+        column = feed.column(name)
+        if column.personal and column.kind is Kind.PARTY_ID:
+            parts.append(f"coalesce({alias}.{_q(name)}, {alias}.{_q(name + '_hash')})")
+        elif column.personal:
+            parts.append(f"{alias}.{_q(name + '_hash')}")
+        else:
+            parts.append(f"{alias}.{_q(name)}")
+    return parts
+
+
+def _extra_columns(feed: Feed, source: FeedSource) -> list[str]:
+    known = {c.name for c in all_columns(feed)} | {checks.ROW, checks.PARSE_ERROR}
+    return [c for c in source.columns if c not in known]
+
+
+def _record_json(feed: Feed, source: FeedSource) -> str:
+    """The raw row as JSON, personal values masked: a quarantined row is kept whole."""
+    personal = {c.name for c in all_columns(feed) if c.personal}
+    pairs = []
+    for name in source.columns:
+        if name == checks.ROW:
+            continue
+        value = f"r.{_q(name)}"
+        if name in personal:
+            value = f"mask_identifier(upper(trim({value})))"
+        pairs.append(f"{_literal(name)}, {value}")
+    return f"json_object({', '.join(pairs)})" if pairs else "json_object()"
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: str) -> FeedCounts:
+    feed = FEEDS[source.feed]
+    table = table_name(feed)
+    native = source.native_sql()
+    con.register("puhui_incoming", source.batches())
+    try:
+        relation = native if native is not None else "SELECT * FROM puhui_incoming"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS {relation}")
+    except duckdb.Error as error:
+        if source.error is not None:  # the reader's own words, not DuckDB's wrapping
+            raise source.error from None
+        name = type(error).__name__  # DuckDB's own message may quote cells: not shown
+        raise UnreadableFile(source.path, "读取失败", f"read failed ({name})") from None
+    finally:
+        con.unregister("puhui_incoming")
+    compiled = checks.compile_checks(feed, "raw", source.columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {compiled}")
+
+    file_name = source.path.name
+    con.execute(
+        f"""
+        INSERT INTO quarantine
+        SELECT $1, $2, $3, c._row, c.{checks.ERROR_COLUMN}, c.{checks.ERROR_ZH},
+               c.{checks.ERROR_EN}, {_record_json(feed, source)}
+        FROM checked c JOIN raw r USING (_row)
+        WHERE c.{checks.ERROR_COLUMN} IS NOT NULL
+        ORDER BY c._row
+        """,
+        [delivery_id, feed.name, file_name],
+    )
+    stored = _stored_exprs(feed)
+    extras = _extra_columns(feed, source)
+    extra_json = (
+        "json_object(" + ", ".join(f"{_literal(c)}, {_q(c)}" for c in extras) + ")"
+        if extras
+        else "NULL"
+    )
+    names = [name for name, _ in stored_columns(feed)] + ["extra"]
+    fingerprint = ", ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), chr(0))" for n in names)
+    g_key, e_key = _key_expr(feed, "g"), _key_expr(feed, "e")
+    match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
+    partition = ", ".join(g_key)
+    # One pass over the good rows: stored form, fingerprint, and for each row the hash the
+    # warehouse (or an earlier row of this delivery) holds for its key, and whether it is
+    # the last row of its key here (the one that stays).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE classified AS
+        WITH good AS (
+            SELECT {", ".join(stored)}, {extra_json}::JSON AS extra, _row
+            FROM checked WHERE {checks.ERROR_COLUMN} IS NULL
+        ), hashed AS (
+            SELECT *, md5(concat_ws({_SEPARATOR}, {fingerprint})) AS _row_hash FROM good
+        )
+        SELECT g.*, e._row_hash AS _existing_hash,
+               coalesce(lag(g._row_hash) OVER w, e._row_hash) AS _previous_hash,
+               lead(g._row) OVER w IS NULL AS _final
+        FROM hashed g LEFT JOIN {table} e ON {match}
+        WINDOW w AS (PARTITION BY {partition} ORDER BY g._row)
+        """
+    )
+    read = scalar(con, "SELECT count(*) FROM raw")
+    quarantined = scalar(
+        con, f"SELECT count(*) FROM checked WHERE {checks.ERROR_COLUMN} IS NOT NULL"
+    )
+    unchanged = scalar(
+        con, "SELECT count(*) FROM classified WHERE _row_hash IS NOT DISTINCT FROM _previous_hash"
+    )
+    c_key = _key_expr(feed, "c")
+    t_key = _key_expr(feed, table)
+    replace_match = " AND ".join(f"{a} = {b}" for a, b in zip(t_key, c_key, strict=True))
+    changed = "c._final AND c._row_hash IS DISTINCT FROM c._existing_hash"
+    con.execute(f"DELETE FROM {table} USING classified c WHERE {changed} AND {replace_match}")
+    column_list = ", ".join(_q(n) for n in names)
+    con.execute(
+        f"""
+        INSERT INTO {table} ({column_list}, _delivery_id, _file, _row, _loaded_at, _row_hash)
+        SELECT {", ".join("c." + _q(n) for n in names)}, $1, $2, c._row, now(), c._row_hash
+        FROM classified c WHERE {changed}
+        """,
+        [delivery_id, file_name],
+    )
+    for temp in ("raw", "checked", "classified"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return FeedCounts(
+        read=int(read),
+        loaded=int(read) - int(quarantined) - int(unchanged),
+        unchanged=int(unchanged),
+        quarantined=int(quarantined),
+    )
+
+
+def ingest_delivery(
+    con: duckdb.DuckDBPyConnection, directory: Path, progress: Progress | None = None
+) -> IngestReport:
+    """Load every feed file of ``directory`` in one transaction and return the accounting.
+
+    A file that cannot be read at all is reported and the others still load. Loading the
+    same delivery again changes nothing: every row counts as unchanged or quarantined.
+    """
+    started = time.perf_counter()
+    files, rejected = list_delivery(directory)
+    fingerprint = delivery_fingerprint(files)
+    delivery_id = f"{directory.resolve().name}-{fingerprint[:12]}"
+    report = IngestReport(delivery_id=delivery_id, source=str(directory.resolve()))
+    report.file_errors = [FileError(p.name, zh, en) for p, zh, en in rejected]
+    checks.register_reference(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM quarantine WHERE delivery_id = $1", [delivery_id])
+        con.execute("DELETE FROM file_errors WHERE delivery_id = $1", [delivery_id])
+        for done, path in enumerate(files):
+            if progress:
+                progress(path.name, done, len(files))
+            try:
+                source = open_feed(path)
+                counts = _load_file(con, source, delivery_id)
+            except UnreadableFile as error:
+                report.file_errors.append(FileError(path.name, error.reason_zh, error.reason_en))
+                continue
+            report.feeds.setdefault(source.feed, FeedCounts()).add(counts)
+        for file_error in report.file_errors:
+            con.execute(
+                "INSERT INTO file_errors VALUES ($1, $2, $3, $4)",
+                [delivery_id, file_error.file, file_error.reason_zh, file_error.reason_en],
+            )
+        report.seconds = time.perf_counter() - started
+        con.execute(
+            "INSERT OR REPLACE INTO deliveries VALUES ($1, $2, $3, now(), $4)",
+            [delivery_id, report.source, fingerprint, json.dumps(report.to_json())],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if progress:
+        progress("", len(files), len(files))
+    return report
+
+
+def quarantine_rows(
+    con: duckdb.DuckDBPyConnection, feed: str | None = None, limit: int | None = None
+) -> list[tuple[str, str, int, str, str, str]]:
+    """Quarantined rows as (feed, file, row, column, reason_zh, reason_en), in file order."""
+    where = "WHERE feed = $1" if feed else ""
+    params: list[object] = [feed] if feed else []
+    limit_sql = f"LIMIT {int(limit)}" if limit else ""
+    rows = con.execute(
+        f'SELECT feed, file, "row", "column", reason_zh, reason_en FROM quarantine {where} '
+        f'ORDER BY feed, file, "row" {limit_sql}',
+        params,
+    ).fetchall()
+    return [(str(a), str(b), int(c), str(d), str(e), str(f)) for a, b, c, d, e, f in rows]
+
+
+def export_quarantine(con: duckdb.DuckDBPyConnection, out: Path) -> int:
+    """Write ``feed,file,row,column,reason`` (reason in zh / en) to ``out``; returns the count."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""
+        COPY (
+            SELECT feed, file, "row", "column", reason_zh || ' / ' || reason_en AS reason
+            FROM quarantine ORDER BY feed, file, "row"
+        ) TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')
+        """
+    )
+    return int(scalar(con, "SELECT count(*) FROM quarantine"))
