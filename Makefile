@@ -30,12 +30,18 @@ demo: $(VENV)/.installed
 	$(BIN)/puhui --home $(PUHUI_HOME) db upgrade
 	$(BIN)/puhui --home $(PUHUI_HOME) simulate $(PUHUI_HOME)/delivery \
 		--entities $(DEMO_ENTITIES) --seed $(DEMO_SEED) --as-of $(DEMO_AS_OF)
+	$(BIN)/puhui --home $(PUHUI_HOME) ingest $(PUHUI_HOME)/delivery \
+		--report $(PUHUI_HOME)/reports/ingest.json
+	$(BIN)/puhui --home $(PUHUI_HOME) quarantine export --out $(PUHUI_HOME)/reports/quarantine.csv
 	@echo ""
 	@echo "Puhui demo region is ready in $(PUHUI_HOME)/"
 	@echo "  app database:   $(PUHUI_HOME)/app.db (reference tables seeded)"
 	@echo "  delivery:       $(PUHUI_HOME)/delivery/ (all fifteen feeds of shared/contracts/feeds.md)"
 	@echo "  hidden truth:   $(PUHUI_HOME)/delivery/truth/ (the pipeline never reads it)"
-	@echo "  pipeline steps: simulate, db upgrade. Ingest, link, score and the web app come with their issues."
+	@echo "  warehouse:      $(PUHUI_HOME)/warehouse/warehouse.duckdb (validated feeds, quarantine)"
+	@echo "  reports:        $(PUHUI_HOME)/reports/ingest.json, $(PUHUI_HOME)/reports/quarantine.csv"
+	@echo "  pipeline steps: db upgrade, simulate, ingest. Link, features, scoring and the web app"
+	@echo "                  come with their issues; there is no web app to serve yet."
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

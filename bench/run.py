@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 
+import bench_ingest
 import bench_simulate
 
 
@@ -16,6 +17,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}")
     print("\n== simulate ==")
     bench_simulate.main([100_000, 1_000_000])
+    print("\n== ingest (CSV and Parquet, 1,000,000 businesses) ==")
+    bench_ingest.main(1_000_000, None)
 
 
 if __name__ == "__main__":

@@ -62,3 +62,33 @@ def test_simulate_into_a_file_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is not a folder" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ingest_writes_the_report_and_quarantine_commands_work(tmp_path: Path) -> None:
+    import json
+
+    delivery = tmp_path / "delivery"
+    assert run("simulate", str(delivery), "--entities", "300", home=tmp_path).returncode == 0
+    report_path = tmp_path / "report.json"
+    done = run("ingest", str(delivery), "--report", str(report_path), home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(report_path.read_text())
+    assert len(report["feeds"]) == 15
+    for counts in report["feeds"].values():
+        assert counts["read"] == counts["loaded"] + counts["unchanged"] + counts["quarantined"]
+    again = run("ingest", str(delivery), "--report", str(report_path), home=tmp_path)
+    assert again.returncode == 0
+    assert all(c["loaded"] == 0 for c in json.loads(report_path.read_text())["feeds"].values())
+    listed = run("quarantine", "list", "--feed", "tax", "--limit", "2", home=tmp_path)
+    assert listed.returncode == 0
+    assert "tax" in listed.stdout
+    out = tmp_path / "q.csv"
+    exported = run("quarantine", "export", "--out", str(out), home=tmp_path)
+    assert exported.returncode == 0
+    assert out.read_text().splitlines()[0] == "feed,file,row,column,reason"
+    unknown = run("quarantine", "list", "--feed", "weather", home=tmp_path)
+    assert unknown.returncode == 2
+    assert "no feed named" in unknown.stderr
+    missing = run("ingest", str(tmp_path / "nowhere"), home=tmp_path)
+    assert missing.returncode == 2
+    assert "is not a folder" in missing.stderr
