@@ -153,9 +153,8 @@ def _record_json(feed: Feed, source: FeedSource) -> str:
     return f"json_object({', '.join(pairs)})" if pairs else "json_object()"
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: str) -> FeedCounts:
-    feed = FEEDS[source.feed]
-    table = table_name(feed)
+def _stage_raw(con: duckdb.DuckDBPyConnection, source: FeedSource) -> None:
+    """The file's rows as text in temp table ``raw`` (DuckDB's own reader where it has one)."""
     native = source.native_sql()
     con.register("puhui_incoming", source.batches())
     try:
@@ -168,10 +167,12 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: 
         raise UnreadableFile(source.path, "读取失败", f"read failed ({name})") from None
     finally:
         con.unregister("puhui_incoming")
-    compiled = checks.compile_checks(feed, "raw", source.columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {compiled}")
 
-    file_name = source.path.name
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource, delivery_id: str
+) -> None:
+    """Keep every rejected row whole, with the first column it breaks and why."""
     con.execute(
         f"""
         INSERT INTO quarantine
@@ -181,9 +182,17 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: 
         WHERE c.{checks.ERROR_COLUMN} IS NOT NULL
         ORDER BY c._row
         """,
-        [delivery_id, feed.name, file_name],
+        [delivery_id, feed.name, source.path.name],
     )
-    stored = _stored_exprs(feed)
+
+
+def _classify(con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource) -> list[str]:
+    """Good rows in stored form in temp table ``classified``; returns the stored columns.
+
+    One pass: the stored form, a fingerprint, the fingerprint held before this row for its
+    key (the previous row of this delivery, else the warehouse's row), and whether the row
+    is the last of its key here (the one that stays).
+    """
     extras = _extra_columns(feed, source)
     extra_json = (
         "json_object(" + ", ".join(f"{_literal(c)}, {_q(c)}" for c in extras) + ")"
@@ -194,15 +203,11 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: 
     fingerprint = ", ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), chr(0))" for n in names)
     g_key, e_key = _key_expr(feed, "g"), _key_expr(feed, "e")
     match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
-    partition = ", ".join(g_key)
-    # One pass over the good rows: stored form, fingerprint, and for each row the hash the
-    # warehouse (or an earlier row of this delivery) holds for its key, and whether it is
-    # the last row of its key here (the one that stays).
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE classified AS
         WITH good AS (
-            SELECT {", ".join(stored)}, {extra_json}::JSON AS extra, _row
+            SELECT {", ".join(_stored_exprs(feed))}, {extra_json}::JSON AS extra, _row
             FROM checked WHERE {checks.ERROR_COLUMN} IS NULL
         ), hashed AS (
             SELECT *, md5(concat_ws({_SEPARATOR}, {fingerprint})) AS _row_hash FROM good
@@ -210,38 +215,60 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: 
         SELECT g.*, e._row_hash AS _existing_hash,
                coalesce(lag(g._row_hash) OVER w, e._row_hash) AS _previous_hash,
                lead(g._row) OVER w IS NULL AS _final
-        FROM hashed g LEFT JOIN {table} e ON {match}
-        WINDOW w AS (PARTITION BY {partition} ORDER BY g._row)
+        FROM hashed g LEFT JOIN {table_name(feed)} e ON {match}
+        WINDOW w AS (PARTITION BY {", ".join(g_key)} ORDER BY g._row)
         """
     )
-    read = scalar(con, "SELECT count(*) FROM raw")
-    quarantined = scalar(
-        con, f"SELECT count(*) FROM checked WHERE {checks.ERROR_COLUMN} IS NOT NULL"
-    )
-    unchanged = scalar(
-        con, "SELECT count(*) FROM classified WHERE _row_hash IS NOT DISTINCT FROM _previous_hash"
-    )
-    c_key = _key_expr(feed, "c")
-    t_key = _key_expr(feed, table)
-    replace_match = " AND ".join(f"{a} = {b}" for a, b in zip(t_key, c_key, strict=True))
+    return names
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection, feed: Feed, names: list[str], delivery_id: str, file: str
+) -> None:
+    """Replace the warehouse row of every key whose final row here differs from it."""
+    table = table_name(feed)
+    c_key, t_key = _key_expr(feed, "c"), _key_expr(feed, table)
+    match = " AND ".join(f"{a} = {b}" for a, b in zip(t_key, c_key, strict=True))
     changed = "c._final AND c._row_hash IS DISTINCT FROM c._existing_hash"
-    con.execute(f"DELETE FROM {table} USING classified c WHERE {changed} AND {replace_match}")
-    column_list = ", ".join(_q(n) for n in names)
+    con.execute(f"DELETE FROM {table} USING classified c WHERE {changed} AND {match}")
     con.execute(
         f"""
-        INSERT INTO {table} ({column_list}, _delivery_id, _file, _row, _loaded_at, _row_hash)
+        INSERT INTO {table} ({", ".join(_q(n) for n in names)},
+                             _delivery_id, _file, _row, _loaded_at, _row_hash)
         SELECT {", ".join("c." + _q(n) for n in names)}, $1, $2, c._row, now(), c._row_hash
         FROM classified c WHERE {changed}
         """,
-        [delivery_id, file_name],
+        [delivery_id, file],
     )
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: str) -> FeedCounts:
+    feed = FEEDS[source.feed]
+    _stage_raw(con, source)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE checked AS "
+        + checks.compile_checks(feed, "raw", source.columns)
+    )
+    _quarantine(con, feed, source, delivery_id)
+    names = _classify(con, feed, source)
+    read = int(scalar(con, "SELECT count(*) FROM raw"))
+    quarantined = int(
+        scalar(con, f"SELECT count(*) FROM checked WHERE {checks.ERROR_COLUMN} IS NOT NULL")
+    )
+    unchanged = int(
+        scalar(
+            con,
+            "SELECT count(*) FROM classified WHERE _row_hash IS NOT DISTINCT FROM _previous_hash",
+        )
+    )
+    _merge(con, feed, names, delivery_id, source.path.name)
     for temp in ("raw", "checked", "classified"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return FeedCounts(
-        read=int(read),
-        loaded=int(read) - int(quarantined) - int(unchanged),
-        unchanged=int(unchanged),
-        quarantined=int(quarantined),
+        read=read,
+        loaded=read - quarantined - unchanged,
+        unchanged=unchanged,
+        quarantined=quarantined,
     )
 
 
