@@ -29,7 +29,7 @@ LINEAGE = (
     ("_file", "VARCHAR NOT NULL"),
     ("_row", "BIGINT NOT NULL"),
     ("_loaded_at", "TIMESTAMP NOT NULL"),
-    ("_row_hash", "VARCHAR NOT NULL"),
+    ("_row_hash", "UBIGINT NOT NULL"),  # DuckDB hash() of the stored values: change detection
 )
 
 HMAC_BLOCK = 64  # SHA-256 block size in bytes
