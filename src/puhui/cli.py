@@ -137,7 +137,7 @@ def ingest(
         task = bar.add_task("入库 ingesting", total=None)
 
         def advance(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"入库 ingesting {name}")
+            bar.update(task, completed=done, total=total, description=name)
 
         result = ingest_delivery(con, delivery_dir, advance)
     con.close()
@@ -158,7 +158,9 @@ def ingest(
         err_console.print(f"[yellow]未读取 not read:[/yellow] {line}", highlight=False)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        report.write_text(
+            json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
     console.print(f"完成 done in {result.seconds:.1f}s")
 
 

@@ -171,7 +171,7 @@ def test_a_kill_in_the_middle_leaves_the_warehouse_as_it_was(
     )
     assert child.stdout is not None
     for line in child.stdout:
-        if line.startswith("file 9 "):  # several feeds are already merged, uncommitted
+        if line.startswith("file 24 "):  # all files staged, nine feeds merged, uncommitted
             child.send_signal(signal.SIGKILL)
             break
     child.wait(timeout=120)
@@ -185,3 +185,21 @@ def test_a_kill_in_the_middle_leaves_the_warehouse_as_it_was(
     # And the same delivery then loads completely.
     report = ingest_delivery(con, delivery)
     assert report.feeds["registrations"].loaded > 0
+
+
+def test_a_file_that_breaks_part_way_is_reported_and_the_rest_loads(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    directory = tmp_path / "d"
+    _write_tax(directory, [("91110000600037341L", "2025-01", "1")])
+    good = "uscc,year,grade\n" + "91110000600037341L,2024,A\n" * 3
+    # A ragged row deep in the file: the header and the first rows read fine.
+    (directory / "tax_grade.csv").write_text(good * 200_000 + "x,y,z,w\n", encoding="utf-8")
+    report = ingest_delivery(warehouse, directory)
+    assert report.feeds["tax"].loaded == 1
+    assert [e.file for e in report.file_errors] == ["tax_grade.csv"]
+    assert warehouse.execute("SELECT count(*) FROM feed_tax_grade").fetchall() == [(0,)]
+    tables = warehouse.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'stage_%'"
+    ).fetchall()
+    assert tables == [(0,)]

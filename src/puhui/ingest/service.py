@@ -152,24 +152,47 @@ def _record_json(feed: Feed, source: FeedSource) -> str:
     return f"json_object({', '.join(pairs)})" if pairs else "json_object()"
 
 
-def _stage_raw(con: duckdb.DuckDBPyConnection, source: FeedSource) -> None:
-    """The file's rows as text in temp table ``raw`` (DuckDB's own reader where it has one)."""
+STAGE_PREFIX = "stage_"
+
+
+def _stage_raw(con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str) -> None:
+    """Land the file's rows as text in table ``stage`` (DuckDB's own reader where it has one).
+
+    Staging happens before the delivery's transaction, each file on its own: a file that
+    breaks part way (a ragged row, a corrupt row group) fails only its own statement, is
+    reported, and cannot abort the load of the others. Stage tables live in the warehouse
+    file, so a large delivery spills to disk rather than filling memory.
+    """
     native = source.native_sql()
-    con.register("puhui_incoming", source.batches())
     try:
-        relation = native if native is not None else "SELECT * FROM puhui_incoming"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS {relation}")
+        if native is not None:
+            con.execute(f"CREATE OR REPLACE TABLE {stage} AS {native}")
+        else:
+            con.register("puhui_incoming", source.batches())
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {stage} AS SELECT * FROM puhui_incoming")
+            finally:
+                con.unregister("puhui_incoming")
     except duckdb.Error as error:
+        con.execute(f"DROP TABLE IF EXISTS {stage}")
         if source.error is not None:  # the reader's own words, not DuckDB's wrapping
             raise source.error from None
         name = type(error).__name__  # DuckDB's own message may quote cells: not shown
         raise UnreadableFile(source.path, "读取失败", f"read failed ({name})") from None
-    finally:
-        con.unregister("puhui_incoming")
+
+
+def drop_stages(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove stage tables left by an ingest that was killed before it finished."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE $1",
+        [STAGE_PREFIX + "%"],
+    ).fetchall()
+    for (name,) in rows:
+        con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
 
 
 def _quarantine(
-    con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource, delivery_id: str
+    con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource, stage: str, delivery_id: str
 ) -> None:
     """Keep every rejected row whole, with the first column it breaks and why."""
     con.execute(
@@ -177,7 +200,7 @@ def _quarantine(
         INSERT INTO quarantine
         SELECT $1, $2, $3, c._row, c.{checks.ERROR_COLUMN}, c.{checks.ERROR_ZH},
                c.{checks.ERROR_EN}, {_record_json(feed, source)}
-        FROM checked c JOIN raw r USING (_row)
+        FROM checked c JOIN {stage} r USING (_row)
         WHERE c.{checks.ERROR_COLUMN} IS NOT NULL
         ORDER BY c._row
         """,
@@ -243,16 +266,18 @@ def _merge(
     )
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: str) -> FeedCounts:
+def _load_file(
+    con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str, delivery_id: str
+) -> FeedCounts:
+    """Check, quarantine and merge one staged file (inside the delivery's transaction)."""
     feed = FEEDS[source.feed]
-    _stage_raw(con, source)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE checked AS "
-        + checks.compile_checks(feed, "raw", source.columns)
+        + checks.compile_checks(feed, stage, source.columns)
     )
-    _quarantine(con, feed, source, delivery_id)
+    _quarantine(con, feed, source, stage, delivery_id)
     names = _classify(con, feed, source)
-    read = int(scalar(con, "SELECT count(*) FROM raw"))
+    read = int(scalar(con, f"SELECT count(*) FROM {stage}"))
     quarantined = int(
         scalar(con, f"SELECT count(*) FROM checked WHERE {checks.ERROR_COLUMN} IS NOT NULL")
     )
@@ -263,7 +288,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: FeedSource, delivery_id: 
         )
     )
     _merge(con, feed, names, delivery_id, source.path.name)
-    for temp in ("raw", "checked", "classified"):
+    for temp in (stage, "checked", "classified"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return FeedCounts(
         read=read,
@@ -288,19 +313,28 @@ def ingest_delivery(
     report = IngestReport(delivery_id=delivery_id, source=str(directory.resolve()))
     report.file_errors = [FileError(p.name, zh, en) for p, zh, en in rejected]
     checks.register_reference(con)
+    drop_stages(con)
+    steps = 2 * len(files)
+    staged: list[tuple[FeedSource, str]] = []
+    for done, path in enumerate(files):
+        if progress:
+            progress(f"读取 reading {path.name}", done, steps)
+        try:
+            source = open_feed(path)
+            stage = f"{STAGE_PREFIX}{source.feed}"
+            _stage_raw(con, source, stage)
+        except UnreadableFile as error:
+            report.file_errors.append(FileError(path.name, error.reason_zh, error.reason_en))
+            continue
+        staged.append((source, stage))
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM quarantine WHERE delivery_id = $1", [delivery_id])
         con.execute("DELETE FROM file_errors WHERE delivery_id = $1", [delivery_id])
-        for done, path in enumerate(files):
+        for done, (source, stage) in enumerate(staged, start=len(files)):
             if progress:
-                progress(path.name, done, len(files))
-            try:
-                source = open_feed(path)
-                counts = _load_file(con, source, delivery_id)
-            except UnreadableFile as error:
-                report.file_errors.append(FileError(path.name, error.reason_zh, error.reason_en))
-                continue
+                progress(f"校验 checking {source.path.name}", done, steps)
+            counts = _load_file(con, source, stage, delivery_id)
             report.feeds.setdefault(source.feed, FeedCounts()).add(counts)
         for file_error in report.file_errors:
             con.execute(
@@ -309,15 +343,16 @@ def ingest_delivery(
             )
         report.seconds = time.perf_counter() - started
         con.execute(
-            "INSERT OR REPLACE INTO deliveries VALUES ($1, $2, $3, now(), $4)",
+            "INSERT INTO deliveries VALUES ($1, $2, $3, now(), $4)",
             [delivery_id, report.source, fingerprint, json.dumps(report.to_json())],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
+        drop_stages(con)
         raise
     if progress:
-        progress("", len(files), len(files))
+        progress("完成 done", steps, steps)
     return report
 
 

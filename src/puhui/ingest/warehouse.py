@@ -5,7 +5,7 @@ Tables
                       typed, personal columns only as ``<col>_hash`` + ``<col>_masked``,
                       then ``extra`` (other columns of the file, as JSON) and lineage
                       (``_delivery_id``, ``_file``, ``_row``, ``_loaded_at``, ``_row_hash``).
-    ``deliveries``    one row per ingested delivery, with its report.
+    ``deliveries``    one row per ingest run of a delivery, with its report.
     ``quarantine``    every rejected row, whole (personal values masked), with its reason.
     ``file_errors``   files of a delivery that could not be read at all.
 
@@ -70,8 +70,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(feed)} ({ddl})")
     con.execute(
         """
-        CREATE TABLE IF NOT EXISTS deliveries (
-            delivery_id VARCHAR PRIMARY KEY,
+        CREATE TABLE IF NOT EXISTS deliveries (  -- one row per ingest run of a delivery
+            delivery_id VARCHAR NOT NULL,
             source VARCHAR NOT NULL,
             fingerprint VARCHAR NOT NULL,
             loaded_at TIMESTAMP NOT NULL,
