@@ -171,7 +171,7 @@ def test_csv_headers_trimmed_folded_and_extras_kept(tmp_path: Path) -> None:
         "备注",
         "column_6",
         "备注_2",
-        "_row_2",
+        "x_row",
     ]
     assert source.header_map[" USCC "] == "uscc"
     assert source.header_map["\u3000所属期 "] == "period"
@@ -185,7 +185,7 @@ def test_csv_headers_trimmed_folded_and_extras_kept(tmp_path: Path) -> None:
         "备注": "a",
         "column_6": "b",
         "备注_2": "c",
-        "_row_2": "d",
+        "x_row": "d",
     }
 
 
@@ -771,3 +771,31 @@ def test_duckdb_scans_a_source_and_the_failure_stays_on_it(tmp_path: Path) -> No
         connection.sql("SELECT count(*) FROM broken").fetchall()
     assert isinstance(source.error, UnreadableFile)
     assert "3 fields" in source.error.message_en
+
+
+def test_native_parquet_text_matches_the_streamed_text(tmp_path: Path) -> None:
+    """DuckDB's own Parquet read gives the same text as the Python stream."""
+    import datetime as dt
+
+    import duckdb
+
+    path = tmp_path / "carbon.parquet"
+    table = pa.table(
+        {
+            "uscc": pa.array(["91110000600037341L", None, "X"]),
+            "year": pa.array([2024.0, float("nan"), 2023.5]),
+            "grade": pa.array([1, 2, None], pa.int64()),
+            "seen": pa.array(
+                [dt.datetime(2024, 5, 1, 13, 0), None, dt.datetime(2020, 1, 2)],
+                pa.timestamp("s"),
+            ),
+        }
+    )
+    pq.write_table(table, path)
+    source = open_feed(path)
+    streamed = source.batches().read_all().to_pylist()
+    native_sql = source.native_sql()
+    assert native_sql is not None
+    con = duckdb.connect()
+    native = con.sql(native_sql + " ORDER BY _row").to_arrow_table().to_pylist()
+    assert native == streamed

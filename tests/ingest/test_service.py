@@ -203,3 +203,18 @@ def test_a_file_that_breaks_part_way_is_reported_and_the_rest_loads(
         "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'stage_%'"
     ).fetchall()
     assert tables == [(0,)]
+
+
+def test_extra_columns_with_the_loaders_own_names_are_kept(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    directory = tmp_path / "d"
+    directory.mkdir()
+    (directory / "tax.csv").write_text(
+        "uscc,period,revenue,tax_paid,_error_zh,_row,备注\n91110000600037341L,2025-01,1,0,x,y,z\n",
+        encoding="utf-8",
+    )
+    report = ingest_delivery(warehouse, directory)
+    assert report.feeds["tax"].loaded == 1
+    extra = warehouse.execute("SELECT extra FROM feed_tax").fetchall()[0][0]
+    assert json.loads(extra) == {"x_error_zh": "x", "x_row": "y", "备注": "z"}

@@ -120,7 +120,8 @@ def _layout(path: Path, feed: Feed, headers: Sequence[str], *, merge: bool = Fal
     Two headers for one contract column would leave the validator to guess which one
     counts, so the file is refused, except with ``merge`` (JSON lines, where different
     lines may use the English and the Chinese key and each line is checked on its own).
-    An extra header keeps its own (trimmed) text; a blank one becomes ``column_<n>``
+    An extra header keeps its own (trimmed) text, prefixed with ``x`` if it starts with
+    ``_`` (the loader's own names, such as ``_row``); a blank one becomes ``column_<n>``
     (1-based position), and a repeated one gets ``_2``, ``_3`` so column names stay unique.
     """
     accepted = _accepted(feed.name)
@@ -142,6 +143,8 @@ def _layout(path: Path, feed: Feed, headers: Sequence[str], *, merge: bool = Fal
     for position, (header, name) in enumerate(zip(headers, contract, strict=True), start=1):
         if name is None:
             base = header.replace("\ufeff", "").strip() or f"column_{position}"
+            if base.startswith("_"):  # names starting with _ belong to the loader itself
+                base = "x" + base
             name, suffix = base, 2
             while name in used:
                 name, suffix = f"{base}_{suffix}", suffix + 1
@@ -391,16 +394,31 @@ class _ParquetSource(FeedSource):
         ``1234``): both parse to the same value, and the validator parses either.
         """
         with pq.ParquetFile(self.path) as parquet:
-            headers = list(parquet.schema_arrow.names)
+            schema = parquet.schema_arrow
         items = [f"file_row_number + 1 AS {ROW}"]
-        for header, column in zip(headers, self.columns[1:], strict=True):
-            items.append(f"NULLIF(CAST({_sql_name(header)} AS VARCHAR), '') AS {_sql_name(column)}")
+        for arrow_field, column in zip(schema, self.columns[1:], strict=True):
+            value = _native_text(_sql_name(arrow_field.name), arrow_field.type)
+            items.append(f"NULLIF({value}, '') AS {_sql_name(column)}")
         location = str(self.path).replace("'", "''")
         return f"SELECT {', '.join(items)} FROM read_parquet('{location}', file_row_number = true)"
 
 
 def _sql_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _native_text(name: str, arrow_type: pa.DataType) -> str:
+    """DuckDB text of a typed Parquet column, in the same forms as :func:`arrow_text`:
+    whole floats without ``.0``, NaN as NULL, timestamps as their date."""
+    if pa.types.is_floating(arrow_type):
+        return (
+            f"CASE WHEN isnan({name}) OR isinf({name}) THEN NULL "
+            f"WHEN {name} = trunc({name}) AND abs({name}) < 1e15 "
+            f"THEN CAST(TRY_CAST({name} AS HUGEINT) AS VARCHAR) ELSE CAST({name} AS VARCHAR) END"
+        )
+    if pa.types.is_timestamp(arrow_type):
+        return f"CAST(CAST({name} AS DATE) AS VARCHAR)"
+    return f"CAST({name} AS VARCHAR)"
 
 
 @dataclass

@@ -88,10 +88,17 @@ def _literal(text: str) -> str:
 
 
 def _is_person_sql(expr: str) -> str:
-    """A party id is a person's id when it has the form and a real birth date (else a USCC)."""
+    """Whether a (checked) party id is a person's id rather than a USCC.
+
+    A person id starts with a division code and carries a real birth date; the common
+    USCCs start with an authority and a kind (``91``, ``92``, ``93``…), which no division
+    code does. Where a value could be read both ways it is taken as a person's id: storing
+    a business's code hashed loses less than storing a person's id in clear.
+    """
     return (
         f"(regexp_full_match({expr}, '[0-9]{{17}}[0-9X]') "
-        f"AND try_strptime(substr({expr}, 7, 8), '%Y%m%d') IS NOT NULL)"
+        f"AND try_strptime(substr({expr}, 7, 8), '%Y%m%d') IS NOT NULL "
+        f"AND substr({expr}, 1, 6) IN (SELECT code FROM {checks.REF_DIVISION_CODES}))"
     )
 
 
