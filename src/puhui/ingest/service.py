@@ -171,30 +171,53 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str) -
     file, so a large delivery spills to disk rather than filling memory.
     """
     native = source.native_sql()
+    if native is not None:
+        try:
+            # Insertion order is file order (DuckDB preserves it): rowid numbers the rows.
+            con.execute(f"CREATE OR REPLACE TABLE {stage}_rows AS {native}")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {stage} AS "
+                f"SELECT rowid + 1 AS {checks.ROW}, * FROM {stage}_rows"
+            )
+            return
+        except duckdb.Error:
+            drop_stage(con, stage)  # the stream below says precisely what is wrong
     try:
-        if native is not None:
-            con.execute(f"CREATE OR REPLACE TABLE {stage} AS {native}")
-        else:
-            con.register("puhui_incoming", source.batches())
-            try:
-                con.execute(f"CREATE OR REPLACE TABLE {stage} AS SELECT * FROM puhui_incoming")
-            finally:
-                con.unregister("puhui_incoming")
+        con.register("puhui_incoming", source.batches())
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {stage}_rows AS SELECT * FROM puhui_incoming")
+            con.execute(f"CREATE OR REPLACE VIEW {stage} AS SELECT * FROM {stage}_rows")
+        finally:
+            con.unregister("puhui_incoming")
     except duckdb.Error as error:
-        con.execute(f"DROP TABLE IF EXISTS {stage}")
+        drop_stage(con, stage)
         if source.error is not None:  # the reader's own words, not DuckDB's wrapping
             raise source.error from None
         name = type(error).__name__  # DuckDB's own message may quote cells: not shown
         raise UnreadableFile(source.path, "读取失败", f"read failed ({name})") from None
 
 
+def drop_stage(con: duckdb.DuckDBPyConnection, stage: str) -> None:
+    """Remove one file's stage: the view ``stage`` and its table ``stage_rows``."""
+    con.execute(f"DROP VIEW IF EXISTS {stage}")
+    con.execute(f"DROP TABLE IF EXISTS {stage}_rows")
+
+
 def drop_stages(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove stage tables left by an ingest that was killed before it finished."""
+    """Remove stages left by an ingest that was killed before it finished."""
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE $1",
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE $1 "
+        "AND table_type = 'VIEW'",
+        [STAGE_PREFIX + "%"],
+    ).fetchall()
+    tables = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE $1 "
+        "AND table_type = 'BASE TABLE'",
         [STAGE_PREFIX + "%"],
     ).fetchall()
     for (name,) in rows:
+        con.execute(f"DROP VIEW IF EXISTS {_q(name)}")
+    for (name,) in tables:
         con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
 
 
@@ -295,7 +318,8 @@ def _load_file(
         )
     )
     _merge(con, feed, names, delivery_id, source.path.name)
-    for temp in (stage, "checked", "classified"):
+    drop_stage(con, stage)
+    for temp in ("checked", "classified"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return FeedCounts(
         read=read,
