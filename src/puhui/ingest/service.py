@@ -239,11 +239,12 @@ def _quarantine(
 
 
 def _classify(con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource) -> list[str]:
-    """Good rows in stored form in temp table ``classified``; returns the stored columns.
+    """Good rows in stored form, seen through view ``classified``; returns the stored columns.
 
-    One pass: the stored form, a fingerprint, the fingerprint held before this row for its
-    key (the previous row of this delivery, else the warehouse's row), and whether the row
-    is the last of its key here (the one that stays).
+    Each row gets a fingerprint, the fingerprint held before it for its key (the previous
+    row of this delivery, else the warehouse's row), and whether it is the last of its key
+    here (the one that stays). Most keys occur once in a file, so the ordering by key that
+    this needs is done only for the rows of keys that repeat.
     """
     extras = _extra_columns(feed, source)
     extra_json = (
@@ -259,18 +260,40 @@ def _classify(con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource) ->
     match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE classified AS
+        CREATE OR REPLACE TEMP TABLE hashed AS
         WITH good AS (
             SELECT {", ".join(_stored_exprs(feed))}, {extra_json}::JSON AS extra, _row
             FROM checked WHERE {checks.ERROR_COLUMN} IS NULL
-        ), hashed AS (
-            SELECT *, hash({fingerprint}) AS _row_hash FROM good
         )
-        SELECT g.*, e._row_hash AS _existing_hash,
-               coalesce(lag(g._row_hash) OVER w, e._row_hash) AS _previous_hash,
+        SELECT *, hash({fingerprint}) AS _row_hash FROM good
+        """
+    )
+    key_items = ", ".join(f"{k} AS k{i}" for i, k in enumerate(g_key))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE repeated AS
+        SELECT {key_items} FROM hashed g GROUP BY ALL HAVING count(*) > 1
+        """
+    )
+    r_match = " AND ".join(f"{a} = r.k{i}" for i, a in enumerate(g_key))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE repeated_order AS
+        SELECT g._row, lag(g._row_hash) OVER w AS _previous_in_file,
                lead(g._row) OVER w IS NULL AS _final
-        FROM hashed g LEFT JOIN {table_name(feed)} e ON {match}
+        FROM hashed g SEMI JOIN repeated r ON {r_match}
         WINDOW w AS (PARTITION BY {", ".join(g_key)} ORDER BY g._row)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW classified AS
+        SELECT g.*, e._row_hash AS _existing_hash,
+               coalesce(o._previous_in_file, e._row_hash) AS _previous_hash,
+               coalesce(o._final, TRUE) AS _final
+        FROM hashed g
+        LEFT JOIN {table_name(feed)} e ON {match}
+        LEFT JOIN repeated_order o ON o._row = g._row
         """
     )
     return names
@@ -319,7 +342,8 @@ def _load_file(
     )
     _merge(con, feed, names, delivery_id, source.path.name)
     drop_stage(con, stage)
-    for temp in ("checked", "classified"):
+    con.execute("DROP VIEW IF EXISTS classified")
+    for temp in ("checked", "hashed", "repeated", "repeated_order"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return FeedCounts(
         read=read,
