@@ -40,6 +40,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from puhui.errors import PuhuiError
+from puhui.ingest.checks import literal, quote
 from puhui.ingest.contract import FEEDS, FORMATS, Feed
 
 #: The row-number column every stream starts with.
@@ -352,11 +353,11 @@ class _CsvSource(FeedSource):
         if self.encoding not in ("utf-8", "utf-8-sig") or not self.has_rows:
             return None
         names = self.columns[1 : 1 + self.width]
-        name_list = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
-        items = ", ".join(f"NULLIF({_sql_name(n)}, '') AS {_sql_name(n)}" for n in names)
-        location = str(self.path).replace("'", "''")
+        name_list = ", ".join(literal(n) for n in names)
+        items = ", ".join(f"NULLIF({quote(n)}, '') AS {quote(n)}" for n in names)
+        location = literal(str(self.path))
         return (
-            f"SELECT {items} FROM read_csv('{location}', "
+            f"SELECT {items} FROM read_csv({location}, "
             f"header = false, skip = {self.skip_rows}, names = [{name_list}], "
             "all_varchar = true, delim = ',', quote = '\"', escape = '\"', strict_mode = true)"
         )
@@ -418,14 +419,10 @@ class _ParquetSource(FeedSource):
             schema = parquet.schema_arrow
         items = []
         for arrow_field, column in zip(schema, self.columns[1:], strict=True):
-            value = _native_text(_sql_name(arrow_field.name), arrow_field.type)
-            items.append(f"NULLIF({value}, '') AS {_sql_name(column)}")
-        location = str(self.path).replace("'", "''")
-        return f"SELECT {', '.join(items)} FROM read_parquet('{location}')"
-
-
-def _sql_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+            value = _native_text(quote(arrow_field.name), arrow_field.type)
+            items.append(f"NULLIF({value}, '') AS {quote(column)}")
+        location = literal(str(self.path))
+        return f"SELECT {', '.join(items)} FROM read_parquet({location})"
 
 
 def _native_text(name: str, arrow_type: pa.DataType) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from puhui.ingest import checks
+from puhui.ingest.checks import literal, quote
 from puhui.ingest.contract import FEEDS, Feed, Kind
 from puhui.ingest.readers import FeedSource, UnreadableFile, list_delivery, open_feed
 from puhui.ingest.warehouse import all_columns, scalar, stored_columns, table_name
@@ -79,14 +80,6 @@ def delivery_fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _is_person_sql(expr: str) -> str:
     """Whether a (checked) party id is a person's id rather than a USCC.
 
@@ -107,22 +100,22 @@ def _stored_exprs(feed: Feed) -> list[str]:
     items: list[str] = []
     for column in all_columns(feed):
         name = column.name
-        value = _q(name)  # the checks type every declared column, NULL when absent
+        value = quote(name)  # the checks type every declared column, NULL when absent
         if not column.personal:
-            items.append(f"{value} AS {_q(name)}")
+            items.append(f"{value} AS {quote(name)}")
             continue
         if column.kind is Kind.PARTY_ID:
             person = _is_person_sql(value)
-            items.append(f"CASE WHEN {person} THEN NULL ELSE {value} END AS {_q(name)}")
+            items.append(f"CASE WHEN {person} THEN NULL ELSE {value} END AS {quote(name)}")
             items.append(
-                f"CASE WHEN {person} THEN person_hash({value}) END AS {_q(name + '_hash')}"
+                f"CASE WHEN {person} THEN person_hash({value}) END AS {quote(name + '_hash')}"
             )
             items.append(
-                f"CASE WHEN {person} THEN mask_identifier({value}) END AS {_q(name + '_masked')}"
+                f"CASE WHEN {person} THEN mask_identifier({value}) END AS {quote(name + '_masked')}"
             )
         else:
-            items.append(f"person_hash({value}) AS {_q(name + '_hash')}")
-            items.append(f"mask_identifier({value}) AS {_q(name + '_masked')}")
+            items.append(f"person_hash({value}) AS {quote(name + '_hash')}")
+            items.append(f"mask_identifier({value}) AS {quote(name + '_masked')}")
     return items
 
 
@@ -132,11 +125,11 @@ def _key_expr(feed: Feed, alias: str) -> list[str]:
     for name in feed.key:
         column = feed.column(name)
         if column.personal and column.kind is Kind.PARTY_ID:
-            parts.append(f"coalesce({alias}.{_q(name)}, {alias}.{_q(name + '_hash')})")
+            parts.append(f"coalesce({alias}.{quote(name)}, {alias}.{quote(name + '_hash')})")
         elif column.personal:
-            parts.append(f"{alias}.{_q(name + '_hash')}")
+            parts.append(f"{alias}.{quote(name + '_hash')}")
         else:
-            parts.append(f"{alias}.{_q(name)}")
+            parts.append(f"{alias}.{quote(name)}")
     return parts
 
 
@@ -152,10 +145,10 @@ def _record_json(feed: Feed, source: FeedSource) -> str:
     for name in source.columns:
         if name == checks.ROW:
             continue
-        value = f"r.{_q(name)}"
+        value = f"r.{quote(name)}"
         if name in personal:
             value = f"mask_identifier(upper(trim({value})))"
-        pairs.append(f"{_literal(name)}, {value}")
+        pairs.append(f"{literal(name)}, {value}")
     return f"json_object({', '.join(pairs)})" if pairs else "json_object()"
 
 
@@ -216,9 +209,9 @@ def drop_stages(con: duckdb.DuckDBPyConnection) -> None:
         [STAGE_PREFIX + "%"],
     ).fetchall()
     for (name,) in rows:
-        con.execute(f"DROP VIEW IF EXISTS {_q(name)}")
+        con.execute(f"DROP VIEW IF EXISTS {quote(name)}")
     for (name,) in tables:
-        con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
 
 def _quarantine(
@@ -248,14 +241,14 @@ def _classify(con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource) ->
     """
     extras = _extra_columns(feed, source)
     extra_json = (
-        "json_object(" + ", ".join(f"{_literal(c)}, {_q(c)}" for c in extras) + ")"
+        "json_object(" + ", ".join(f"{literal(c)}, {quote(c)}" for c in extras) + ")"
         if extras
         else "NULL"
     )
     names = [name for name, _ in stored_columns(feed)] + ["extra"]
     # A 64-bit hash of the stored values tells a changed row from a re-sent one; a
     # collision (2^-64 per pair of versions of one key) would only miss one update.
-    fingerprint = ", ".join(_q(n) for n in names)
+    fingerprint = ", ".join(quote(n) for n in names)
     g_key, e_key = _key_expr(feed, "g"), _key_expr(feed, "e")
     match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
     con.execute(
@@ -310,9 +303,9 @@ def _merge(
     con.execute(f"DELETE FROM {table} USING classified c WHERE {changed} AND {match}")
     con.execute(
         f"""
-        INSERT INTO {table} ({", ".join(_q(n) for n in names)},
+        INSERT INTO {table} ({", ".join(quote(n) for n in names)},
                              _delivery_id, _file, _row, _loaded_at, _row_hash)
-        SELECT {", ".join("c." + _q(n) for n in names)}, $1, $2, c._row, now(), c._row_hash
+        SELECT {", ".join("c." + quote(n) for n in names)}, $1, $2, c._row, now(), c._row_hash
         FROM classified c WHERE {changed}
         """,
         [delivery_id, file],
@@ -439,7 +432,7 @@ def export_quarantine(con: duckdb.DuckDBPyConnection, out: Path) -> int:
         COPY (
             SELECT feed, file, "row", "column", reason_zh || ' / ' || reason_en AS reason
             FROM quarantine ORDER BY feed, file, "row"
-        ) TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')
+        ) TO {literal(str(out))} (HEADER, DELIMITER ',')
         """
     )
     return int(scalar(con, "SELECT count(*) FROM quarantine"))
