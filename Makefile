@@ -33,14 +33,17 @@ demo: $(VENV)/.installed
 	$(BIN)/puhui --home $(PUHUI_HOME) ingest $(PUHUI_HOME)/delivery \
 		--report $(PUHUI_HOME)/reports/ingest.json
 	$(BIN)/puhui --home $(PUHUI_HOME) quarantine export --out $(PUHUI_HOME)/reports/quarantine.csv
+	$(BIN)/puhui --home $(PUHUI_HOME) link
+	$(BIN)/puhui --home $(PUHUI_HOME) link export --out $(PUHUI_HOME)/reports/links.csv
+	$(BIN)/puhui --home $(PUHUI_HOME) link evaluate --truth $(PUHUI_HOME)/delivery/truth
 	@echo ""
 	@echo "Puhui demo region is ready in $(PUHUI_HOME)/"
 	@echo "  app database:   $(PUHUI_HOME)/app.db (reference tables seeded)"
 	@echo "  delivery:       $(PUHUI_HOME)/delivery/ (all fifteen feeds of shared/contracts/feeds.md)"
 	@echo "  hidden truth:   $(PUHUI_HOME)/delivery/truth/ (the pipeline never reads it)"
 	@echo "  warehouse:      $(PUHUI_HOME)/warehouse/warehouse.duckdb (validated feeds, quarantine)"
-	@echo "  reports:        $(PUHUI_HOME)/reports/ingest.json, $(PUHUI_HOME)/reports/quarantine.csv"
-	@echo "  pipeline steps: db upgrade, simulate, ingest. Link, features, scoring and the web app"
+	@echo "  reports:        $(PUHUI_HOME)/reports/ingest.json, quarantine.csv, links.csv"
+	@echo "  pipeline steps: db upgrade, simulate, ingest, link. Features, scoring and the web app"
 	@echo "                  come with their issues; there is no web app to serve yet."
 
 lint: $(VENV)/.installed-dev

@@ -1,0 +1,1 @@
+"""Entity resolution: every department record to the business it is about."""

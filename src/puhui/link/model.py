@@ -1,0 +1,147 @@
+"""The probabilistic linker: a Fellegi–Sunter model fitted and applied with Splink.
+
+Records that neither carry a registered uscc nor a person's id are compared with every
+registered business that shares a blocking key. Splink estimates, for each comparison
+level, how often it occurs among true matches (m, by expectation maximisation) and among
+random pairs (u, by random sampling), and turns the levels a pair reaches into a match
+probability.
+
+Comparisons (see :mod:`puhui.link.records` for the columns):
+
+* ``name_norm``: the name exactly as registered; the normalised name exact (with
+  term-frequency adjustment: a common shop name says less than a rare one); Jaro–Winkler
+  ≥ 0.92, ≥ 0.80; else;
+* ``owner_key``: the record's written name is the business's legal representative;
+* ``district``: same county-level division or not;
+* ``court_district``: the case was heard in the business's district or not;
+* ``address_key``: same road and number or not.
+
+Blocking (the pairs that are scored at all): same normalised name; same district and the
+same first two characters of the name ("name tokens"); same address; same owner name in
+the same district.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+from splink import SettingsCreator
+
+COLUMNS = ("uid", "name", "name_norm", "owner_key", "district", "court_district", "address_key")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What was fitted: the prior and each comparison level's match weight."""
+
+    probability_two_random_records_match: float
+    match_weights: dict[str, float]
+
+
+def _settings() -> SettingsCreator:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import block_on
+
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="uid",
+        comparisons=[
+            cl.CustomComparison(
+                output_column_name="name_norm",
+                comparison_levels=[
+                    cll.NullLevel("name_norm"),
+                    cll.ExactMatchLevel("name"),
+                    cll.ExactMatchLevel("name_norm", term_frequency_adjustments=True),
+                    cll.JaroWinklerLevel("name_norm", 0.92),
+                    cll.JaroWinklerLevel("name_norm", 0.8),
+                    cll.ElseLevel(),
+                ],
+            ),
+            cl.ExactMatch("owner_key"),
+            cl.ExactMatch("district"),
+            cl.ExactMatch("court_district"),
+            cl.ExactMatch("address_key"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("name_norm"),
+            block_on("district", "substr(name_norm, 1, 2)"),
+            block_on("address_key"),
+            block_on("owner_key"),
+        ],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+
+
+def predict(
+    records: pa.Table, entities: pa.Table, min_probability: float = 0.01, seed: int = 1
+) -> tuple[pa.Table, ModelSummary]:
+    """Fit the model on ``records`` × ``entities`` and score the blocked pairs.
+
+    Both tables have the columns :data:`COLUMNS` (``uid`` unique within each). Returns
+    (``record_uid``, ``entity_uid``, ``match_probability``) for every pair scoring at least
+    ``min_probability``, and the fitted parameters. Runs in its own in-memory DuckDB so
+    Splink's working tables never reach the warehouse.
+    """
+    from splink import Linker, block_on
+    from splink.backends.duckdb import DuckDBAPI
+
+    con = duckdb.connect()
+    try:
+        con.register("puhui_link_records", records.select(list(COLUMNS)))
+        con.register("puhui_link_entities", entities.select(list(COLUMNS)))
+        con.execute("CREATE TABLE link_records AS SELECT * FROM puhui_link_records")
+        con.execute("CREATE TABLE link_entities AS SELECT * FROM puhui_link_entities")
+        db_api = DuckDBAPI(connection=con)
+        left = db_api.register("link_records", dataset_display_name="records")
+        right = db_api.register("link_entities", dataset_display_name="entities")
+        linker = Linker([left, right], _settings(), log_level=logging.ERROR)
+        training = linker.training
+        training.estimate_probability_two_random_records_match(
+            [block_on("name_norm", "district")], recall=0.7
+        )
+        training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
+        # Each session trains the comparisons its blocking rule leaves free: same name
+        # (district, address, owner), same address (name), same surname in the district.
+        for rule in (
+            block_on("name_norm"),
+            block_on("address_key"),
+            block_on("district", "substr(owner_key, 1, 1)"),
+        ):
+            training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+        predictions = linker.inference.predict(threshold_match_probability=min_probability)
+        pairs = con.sql(
+            f"""
+            SELECT CAST(CASE WHEN source_dataset_l = 'records' THEN uid_l ELSE uid_r END
+                        AS BIGINT) AS record_uid,
+                   CAST(CASE WHEN source_dataset_l = 'records' THEN uid_r ELSE uid_l END
+                        AS BIGINT) AS entity_uid,
+                   match_probability
+            FROM {predictions.physical_name}
+            """
+        ).to_arrow_table()
+        summary = _summary(linker)
+    finally:
+        con.close()
+    return pairs, summary
+
+
+def _summary(linker: object) -> ModelSummary:
+    settings = linker._settings_obj  # type: ignore[attr-defined]
+    weights: dict[str, float] = {}
+    for comparison in settings.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            name = f"{comparison.output_column_name}: {level.label_for_charts}"
+            weights[name] = round(float(level._match_weight), 3)
+    return ModelSummary(
+        probability_two_random_records_match=float(settings._probability_two_random_records_match),
+        match_weights=weights,
+    )

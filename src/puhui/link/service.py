@@ -1,0 +1,418 @@
+"""``puhui link``: resolve every record of the warehouse to the business it is about.
+
+Three steps, each taking the records the one before left:
+
+1. **uscc** — the record carries a uscc that is registered: linked, probability 1.
+2. **person** — the record carries a person's id (an electricity account, a property or a
+   court case in the owner's own name): linked to the individual business (个体工商户)
+   that person represents, probability 1. An individual business and its owner are one
+   legal person; an enterprise is not, so a person's records are never given to an
+   enterprise they run or hold shares in. A person who runs several individual businesses
+   is resolved by the record's address, else its district, when exactly one business
+   matches; otherwise the record goes to review.
+3. **probabilistic** — the rest are scored against every registered business by the
+   Fellegi–Sunter model of :mod:`puhui.link.model`. The pairwise odds are normalised over
+   the record's candidates (a record is about one business at most):
+   ``p_i = odds_i / (c + Σ_j odds_j)``, where ``c`` (:data:`NO_MATCH_ODDS`) is the odds
+   that the business is none of the candidates. A record is linked to its best candidate
+   when ``p ≥ threshold`` and the runner-up is less than half as likely; otherwise it
+   stays unlinked and is listed for review with its best candidate.
+
+Feeds that always identify a business by its uscc (registrations, tax, …) need no
+resolution: their key is the entity. Results are in the warehouse table ``links``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from puhui.errors import PuhuiError
+from puhui.ingest.checks import literal
+from puhui.ingest.warehouse import scalar
+from puhui.link import model
+from puhui.link.normalize import Places
+from puhui.link.records import LINKED_FEEDS, entities_sql, records_sql
+
+#: Default probability a record's best candidate needs to be linked.
+DEFAULT_THRESHOLD = 0.4
+#: Odds that a record's business is none of its blocked candidates (unregistered, or
+#: written beyond recognition); see the module docstring.
+NO_MATCH_ODDS = 0.02
+#: A runner-up at least this fraction as likely as the best makes the record ambiguous.
+AMBIGUITY_RATIO = 0.5
+
+METHODS = ("uscc", "person", "probabilistic")
+
+
+@dataclass
+class FeedLinkCounts:
+    records: int = 0
+    uscc: int = 0
+    person: int = 0
+    probabilistic: int = 0
+    review: int = 0
+    unlinked: int = 0
+
+
+@dataclass
+class LinkReport:
+    threshold: float
+    feeds: dict[str, FeedLinkCounts] = field(default_factory=dict)
+    model: dict[str, object] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "feeds": {feed: asdict(c) for feed, c in self.feeds.items()},
+            "model": self.model,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+LINKS_DDL = """
+CREATE TABLE IF NOT EXISTS links (
+    feed VARCHAR NOT NULL,
+    record_key VARCHAR NOT NULL,
+    given VARCHAR NOT NULL,          -- what identified the record: uscc, person or none
+    uscc VARCHAR,                    -- the linked business, NULL when unlinked
+    method VARCHAR,                  -- uscc, person or probabilistic; NULL when unlinked
+    probability DOUBLE,
+    status VARCHAR NOT NULL,         -- linked, review (a candidate fell short) or unlinked
+    candidate_uscc VARCHAR,          -- best candidate of a record under review
+    candidate_probability DOUBLE,
+    reason VARCHAR                   -- why a record is not linked
+)
+"""
+
+LINK_RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS link_runs (
+    linked_at TIMESTAMP NOT NULL,
+    report JSON NOT NULL
+)
+"""
+
+#: Why a record is not linked (zh, en), by the code in ``links.reason``.
+REASONS: dict[str, tuple[str, str]] = {
+    "uscc_unregistered": ("统一社会信用代码未在本地登记", "its uscc is not registered here"),
+    "person_without_business": (
+        "证件号码对应的人未经营个体工商户",
+        "the person named runs no individual business",
+    ),
+    "person_ambiguous": (
+        "该人经营多家个体工商户，无法确定",
+        "the person runs several individual businesses",
+    ),
+    "below_threshold": ("最佳候选的匹配概率低于阈值", "best candidate is below the threshold"),
+    "ambiguous": ("有两个相近的候选主体", "two candidates are nearly as likely"),
+    "no_candidate": ("没有相似的登记主体", "no registered business is similar"),
+}
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(LINKS_DDL)
+    con.execute(LINK_RUNS_DDL)
+
+
+def region_places(con: duckdb.DuckDBPyConnection) -> Places:
+    """The place names of the region the warehouse holds (from its registrations)."""
+    codes = [
+        row[0] for row in con.execute("SELECT DISTINCT division FROM feed_registrations").fetchall()
+    ]
+    return Places.for_divisions(str(code) for code in codes if code)
+
+
+def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOLD) -> LinkReport:
+    """Resolve every record and replace the ``links`` table (one transaction)."""
+    if not 0.0 < threshold <= 1.0:
+        raise PuhuiError(
+            f"阈值须在0和1之间（收到 {threshold}）",
+            f"the threshold must be above 0 and at most 1 (got {threshold})",
+        )
+    started = time.perf_counter()
+    ensure_tables(con)
+    places = region_places(con)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_rec AS "
+        f"SELECT row_number() OVER () AS uid, * FROM ({records_sql(places)})"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_ent AS "
+        f"SELECT row_number() OVER () AS uid, * FROM ({entities_sql(places)})"
+    )
+    _exact_steps(con)
+    summary = _probabilistic_step(con, threshold)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM links")
+        con.execute(
+            """
+            INSERT INTO links
+            SELECT r.feed, r.record_key,
+                   CASE WHEN r.given_uscc IS NOT NULL THEN 'uscc'
+                        WHEN r.person_hash IS NOT NULL THEN 'person' ELSE 'none' END,
+                   d.uscc, d.method, d.probability, d.status, d.candidate_uscc,
+                   d.candidate_probability, d.reason
+            FROM link_rec r JOIN link_decisions d USING (uid)
+            """
+        )
+        report = LinkReport(threshold=threshold)
+        rows = con.execute(
+            """
+            SELECT feed, count(*),
+                   count(*) FILTER (WHERE method = 'uscc'),
+                   count(*) FILTER (WHERE method = 'person'),
+                   count(*) FILTER (WHERE method = 'probabilistic'),
+                   count(*) FILTER (WHERE status = 'review'),
+                   count(*) FILTER (WHERE status = 'unlinked')
+            FROM links GROUP BY feed
+            """
+        ).fetchall()
+        counts = {str(r[0]): FeedLinkCounts(*(int(v) for v in r[1:])) for r in rows}
+        report.feeds = {feed: counts.get(feed, FeedLinkCounts()) for feed in LINKED_FEEDS}
+        report.model = {
+            "probability_two_random_records_match": summary.probability_two_random_records_match,
+            "match_weights": summary.match_weights,
+            "no_match_odds": NO_MATCH_ODDS,
+        }
+        report.seconds = time.perf_counter() - started
+        con.execute("INSERT INTO link_runs VALUES (now(), $1)", [json.dumps(report.to_json())])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for temp in ("link_rec", "link_ent", "link_decisions", "link_pairs"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return report
+
+
+def _exact_steps(con: duckdb.DuckDBPyConnection) -> None:
+    """Steps 1 and 2 into ``link_decisions`` (one row per record they settle)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE link_decisions AS
+        SELECT r.uid, e.uscc, 'uscc' AS method, 1.0::DOUBLE AS probability,
+               'linked' AS status, NULL::VARCHAR AS candidate_uscc,
+               NULL::DOUBLE AS candidate_probability, NULL::VARCHAR AS reason
+        FROM link_rec r JOIN link_ent e ON e.uscc = r.given_uscc
+        """
+    )
+    # A uscc that is not registered here: the business is outside the region's register.
+    con.execute(
+        """
+        INSERT INTO link_decisions
+        SELECT r.uid, NULL, NULL, NULL, 'unlinked', NULL, NULL, 'uscc_unregistered'
+        FROM link_rec r
+        WHERE r.given_uscc IS NOT NULL AND r.uid NOT IN (SELECT uid FROM link_decisions)
+        """
+    )
+    # A person with several individual businesses: the one at the record's address, else
+    # the one in the record's district (the property's county, the court's county).
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE link_person AS
+        SELECT r.uid, e.uscc,
+               count(*) OVER w AS businesses,
+               count(*) FILTER (WHERE e.address_key = r.address_key) OVER w AS at_address,
+               coalesce(e.address_key = r.address_key, FALSE) AS here,
+               count(*) FILTER (WHERE e.district = coalesce(r.district, r.court_district))
+                   OVER w AS in_district,
+               coalesce(e.district = coalesce(r.district, r.court_district), FALSE) AS near
+        FROM link_rec r JOIN link_ent e
+          ON e.person_hash = r.person_hash AND e.entity_type = 'individual'
+        WHERE r.given_uscc IS NULL
+        WINDOW w AS (PARTITION BY r.uid)
+        """
+    )
+    settled = (
+        "businesses = 1 OR (at_address = 1 AND here)"
+        " OR (at_address = 0 AND in_district = 1 AND near)"
+    )
+    con.execute(
+        f"""
+        INSERT INTO link_decisions
+        SELECT uid, uscc, 'person', 1.0, 'linked', NULL, NULL, NULL FROM link_person
+        WHERE {settled}
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO link_decisions
+        SELECT uid, NULL, NULL, NULL, 'review', min(uscc), NULL, 'person_ambiguous'
+        FROM link_person GROUP BY uid HAVING NOT bool_or({settled})
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO link_decisions
+        SELECT r.uid, NULL, NULL, NULL, 'unlinked', NULL, NULL, 'person_without_business'
+        FROM link_rec r
+        WHERE r.person_hash IS NOT NULL AND r.given_uscc IS NULL
+          AND r.uid NOT IN (SELECT uid FROM link_person)
+        """
+    )
+    con.execute("DROP TABLE link_person")
+
+
+def _probabilistic_step(con: duckdb.DuckDBPyConnection, threshold: float) -> model.ModelSummary:
+    """Step 3 for every record steps 1 and 2 did not settle."""
+    todo = con.sql(
+        "SELECT * FROM link_rec WHERE uid NOT IN (SELECT uid FROM link_decisions)"
+    ).to_arrow_table()
+    entities = con.sql("SELECT * FROM link_ent").to_arrow_table()
+    pairs, summary = model.predict(todo, entities)
+    con.register("puhui_link_pairs", pairs)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE link_pairs AS SELECT * FROM puhui_link_pairs")
+    finally:
+        con.unregister("puhui_link_pairs")
+    con.execute(
+        f"""
+        INSERT INTO link_decisions
+        WITH odds AS (
+            SELECT record_uid, entity_uid,
+                   match_probability / (1 - least(match_probability, 1 - 1e-12)) AS odds
+            FROM link_pairs
+        ), normalised AS (
+            SELECT record_uid, entity_uid,
+                   odds / ({NO_MATCH_ODDS} + sum(odds) OVER (PARTITION BY record_uid)) AS p,
+                   row_number() OVER (PARTITION BY record_uid ORDER BY odds DESC, entity_uid)
+                       AS rank
+            FROM odds
+        ), best AS (
+            SELECT record_uid,
+                   any_value(entity_uid) FILTER (WHERE rank = 1) AS entity_uid,
+                   max(p) FILTER (WHERE rank = 1) AS p1,
+                   coalesce(max(p) FILTER (WHERE rank = 2), 0) AS p2
+            FROM normalised WHERE rank <= 2 GROUP BY record_uid
+        )
+        SELECT r.uid,
+               CASE WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1
+                    THEN e.uscc END,
+               CASE WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1
+                    THEN 'probabilistic' END,
+               CASE WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1
+                    THEN b.p1 END,
+               CASE WHEN b.p1 IS NULL THEN 'unlinked'
+                    WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1 THEN 'linked'
+                    ELSE 'review' END,
+               CASE WHEN b.p1 < {threshold} OR b.p2 >= {AMBIGUITY_RATIO} * b.p1
+                    THEN e.uscc END,
+               CASE WHEN b.p1 < {threshold} OR b.p2 >= {AMBIGUITY_RATIO} * b.p1 THEN b.p1 END,
+               CASE WHEN b.p1 IS NULL THEN 'no_candidate'
+                    WHEN b.p1 < {threshold} THEN 'below_threshold'
+                    WHEN b.p2 >= {AMBIGUITY_RATIO} * b.p1 THEN 'ambiguous' END
+        FROM link_rec r
+        LEFT JOIN best b ON b.record_uid = r.uid
+        LEFT JOIN link_ent e ON e.uid = b.entity_uid
+        WHERE r.uid NOT IN (SELECT uid FROM link_decisions)
+        """
+    )
+    return summary
+
+
+def review_rows(
+    con: duckdb.DuckDBPyConnection, feed: str | None = None, limit: int | None = None
+) -> list[dict[str, object]]:
+    """Records under review: feed, record_key, name, best candidate, its probability, why."""
+    ensure_tables(con)
+    where = "AND l.feed = $1" if feed else ""
+    limit_sql = f"LIMIT {int(limit)}" if limit else ""
+    rows = con.execute(
+        f"""
+        SELECT l.feed, l.record_key, l.candidate_uscc, g.name, l.candidate_probability, l.reason
+        FROM links l LEFT JOIN feed_registrations g ON g.uscc = l.candidate_uscc
+        WHERE l.status = 'review' {where}
+        ORDER BY l.feed, l.candidate_probability DESC NULLS LAST, l.record_key {limit_sql}
+        """,
+        [feed] if feed else [],
+    ).fetchall()
+    return [
+        {
+            "feed": r[0],
+            "record_key": r[1],
+            "candidate_uscc": r[2],
+            "candidate_name": r[3],
+            "probability": r[4],
+            "reason_zh": REASONS[str(r[5])][0],
+            "reason_en": REASONS[str(r[5])][1],
+        }
+        for r in rows
+    ]
+
+
+def export_links(con: duckdb.DuckDBPyConnection, out: Path) -> int:
+    """Write ``feed,record_key,uscc,method,probability`` for every record; returns the count."""
+    ensure_tables(con)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""
+        COPY (
+            SELECT feed, record_key, uscc, method, round(probability, 6) AS probability
+            FROM links ORDER BY feed, record_key
+        ) TO {literal(str(out))} (HEADER, DELIMITER ',')
+        """
+    )
+    return int(scalar(con, "SELECT count(*) FROM links"))
+
+
+@dataclass
+class FeedEvaluation:
+    """Accuracy of one feed's links against the truth, for records without a uscc."""
+
+    feed: str
+    records: int  # records without a uscc in the warehouse
+    resolvable: int  # of those, records whose business is registered in the warehouse
+    linked: int
+    correct: int
+    unlinkable: int  # records whose business is not in the warehouse (its row quarantined)
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.linked if self.linked else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.resolvable if self.resolvable else 1.0
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> list[FeedEvaluation]:
+    """Precision and recall per feed against a simulator's ``truth/records.csv``.
+
+    Counted over the records that carry no uscc (those the linker has to work out). A
+    record whose business has no registration in the warehouse (its registration row was
+    quarantined) cannot be linked; it is counted apart, not as a miss.
+    """
+    path = truth_dir / "records.csv"
+    if not path.is_file():
+        raise PuhuiError(f"找不到 {path}", f"{path} not found (a simulator's truth/ folder)")
+    ensure_tables(con)
+    if not scalar(con, "SELECT count(*) FROM links"):
+        raise PuhuiError("尚无链接结果，请先运行 puhui link", "nothing linked yet: run puhui link")
+    rows = con.execute(
+        f"""
+        WITH truth AS (
+            SELECT feed, record_key, nullif(uscc, '') AS uscc
+            FROM read_csv({literal(str(path))}, all_varchar = true, header = true)
+        )
+        SELECT l.feed,
+               count(*),
+               count(*) FILTER (WHERE g.uscc IS NOT NULL),
+               count(*) FILTER (WHERE l.uscc IS NOT NULL),
+               count(*) FILTER (WHERE l.uscc = t.uscc),
+               count(*) FILTER (WHERE t.uscc IS NOT NULL AND g.uscc IS NULL)
+        FROM links l
+        LEFT JOIN truth t USING (feed, record_key)
+        LEFT JOIN feed_registrations g ON g.uscc = t.uscc
+        WHERE l.given <> 'uscc'
+        GROUP BY l.feed
+        """
+    ).fetchall()
+    found = {str(r[0]): FeedEvaluation(str(r[0]), *(int(v) for v in r[1:])) for r in rows}
+    return [found.get(feed, FeedEvaluation(feed, 0, 0, 0, 0, 0)) for feed in LINKED_FEEDS]

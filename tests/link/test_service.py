@@ -1,0 +1,134 @@
+"""Linking a simulated region: accuracy against the truth, the three methods, review,
+export, and the rules for person ids."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from puhui.errors import PuhuiError
+from puhui.ingest.service import ingest_delivery
+from puhui.ingest.warehouse import connect
+from puhui.link.records import LINKED_FEEDS
+from puhui.link.service import evaluate, export_links, review_rows, run_link
+from puhui.simulate.service import SimulationConfig, simulate
+
+KEY = b"test-key-for-person-hashes-00000"
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A delivery of 6,000 businesses, ingested and linked once for the module."""
+    root = tmp_path_factory.mktemp("link")
+    delivery = root / "delivery"
+    simulate(delivery, SimulationConfig(entities=6000, seed=3, as_of=date(2026, 6, 30)))
+    con = connect(root / "w.duckdb", KEY)
+    ingest_delivery(con, delivery)
+    run_link(con)
+    con.close()
+    return delivery, root / "w.duckdb"
+
+
+@pytest.fixture
+def warehouse(region: tuple[Path, Path]) -> duckdb.DuckDBPyConnection:
+    con = connect(region[1], KEY)
+    yield con  # type: ignore[misc]
+    con.close()
+
+
+def test_records_without_uscc_are_linked_precisely_and_completely(
+    region: tuple[Path, Path], warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    results = evaluate(warehouse, region[0] / "truth")
+    assert [r.feed for r in results] == list(LINKED_FEEDS)
+    for r in results:
+        assert r.resolvable > 100, r
+        assert r.precision >= 0.99, r
+        assert r.recall >= 0.97, r
+
+
+def test_every_record_is_in_links_once_with_a_consistent_method(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    links = warehouse.sql("SELECT * FROM links").df()
+    assert not links.duplicated(["feed", "record_key"]).any()
+    utilities = warehouse.sql(
+        "SELECT count(DISTINCT (utility, account_no)) FROM feed_utilities"
+    ).fetchall()[0][0]
+    assert (links.feed == "utilities").sum() == utilities
+    linked = links[links.status == "linked"]
+    assert linked.uscc.notna().all()
+    assert linked.method.isin(["uscc", "person", "probabilistic"]).all()
+    assert (linked[linked.method != "probabilistic"].probability == 1.0).all()
+    assert (linked.probability >= 0.4).all()
+    unlinked = links[links.status != "linked"]
+    assert unlinked.uscc.isna().all()
+    assert unlinked.reason.notna().all()
+    # A record that carried a registered uscc is linked to exactly that business.
+    given = warehouse.sql(
+        "SELECT l.uscc, p.uscc AS written FROM links l JOIN feed_penalties p "
+        "ON l.feed = 'penalties' AND l.record_key = p.decision_no WHERE l.given = 'uscc'"
+        " AND l.status = 'linked'"
+    ).df()
+    assert len(given) > 0
+    assert (given.uscc == given.written).all()
+
+
+def test_person_records_go_only_to_individual_businesses(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    kinds = warehouse.sql(
+        "SELECT DISTINCT g.entity_type FROM links l JOIN feed_registrations g USING (uscc) "
+        "WHERE l.method = 'person'"
+    ).fetchall()
+    assert kinds == [("individual",)]
+    # Court counterparties who are private persons stay unlinked, as people.
+    people = warehouse.sql(
+        "SELECT count(*) FROM links WHERE reason = 'person_without_business'"
+    ).fetchall()[0][0]
+    assert people > 0
+
+
+def test_review_lists_candidates_with_reasons(warehouse: duckdb.DuckDBPyConnection) -> None:
+    rows = review_rows(warehouse, limit=20)
+    assert rows, "a region of this size has some records to review"
+    for row in rows:
+        assert row["feed"] in LINKED_FEEDS
+        assert row["candidate_uscc"]
+        assert row["reason_zh"]
+        assert row["reason_en"]
+    assert all(r["feed"] == "court" for r in review_rows(warehouse, feed="court"))
+
+
+def test_export_has_the_contract_columns(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "links.csv"
+    count = export_links(warehouse, out)
+    exported = pd.read_csv(out, dtype=str)
+    assert list(exported.columns) == ["feed", "record_key", "uscc", "method", "probability"]
+    assert len(exported) == count
+    assert set(exported.feed) == set(LINKED_FEEDS)
+    assert (
+        exported.record_key[exported.feed == "utilities"].str.match(r"^(electricity|water)\|").all()
+    )
+
+
+def test_relinking_gives_the_same_links(warehouse: duckdb.DuckDBPyConnection) -> None:
+    before = warehouse.sql("SELECT feed, record_key, uscc FROM links ORDER BY ALL").fetchall()
+    run_link(warehouse)
+    after = warehouse.sql("SELECT feed, record_key, uscc FROM links ORDER BY ALL").fetchall()
+    assert after == before
+
+
+def test_bad_threshold_and_missing_truth_are_clear_errors(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    with pytest.raises(PuhuiError, match="threshold"):
+        run_link(warehouse, threshold=0.0)
+    with pytest.raises(PuhuiError, match="not found"):
+        evaluate(warehouse, tmp_path)
