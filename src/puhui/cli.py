@@ -36,6 +36,10 @@ quarantine_app = typer.Typer(
     help="Rows of deliveries that broke the contract.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
+link_app = typer.Typer(
+    help="Resolve records to businesses (run without a sub-command to link)."
+)
+app.add_typer(link_app, name="link")
 
 _state: dict[str, object] = {"debug": False}
 
@@ -197,6 +201,105 @@ def quarantine_export(
     count = export_quarantine(con, out)
     con.close()
     console.print(f"已导出 exported {count:,} rows to {out}")
+
+
+@link_app.callback(invoke_without_command=True)
+def link(
+    ctx: typer.Context,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", min=0.01, max=1.0, help="Probability a candidate needs (default 0.4)."
+        ),
+    ] = 0.4,
+) -> None:
+    """Link every record of the warehouse to a registered business."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from puhui.link.service import run_link
+
+    con = open_warehouse(settings())
+    with console.status("链接 linking records to businesses"):
+        result = run_link(con, threshold)
+    con.close()
+    table = Table(title="链接 Link")
+    for column in ("feed", "records", "uscc", "person", "probabilistic", "review", "unlinked"):
+        table.add_column(column, justify="left" if column == "feed" else "right")
+    for feed, c in result.feeds.items():
+        table.add_row(
+            feed,
+            *(f"{v:,}" for v in (c.records, c.uscc, c.person, c.probabilistic, c.review)),
+            f"{c.unlinked:,}",
+        )
+    console.print(table)
+    console.print(f"完成 done in {result.seconds:.1f}s")
+
+
+@link_app.command("review")
+def link_review(
+    feed: Annotated[str | None, typer.Option("--feed", help="Only this feed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
+) -> None:
+    """Records that fell short of a link, with their best candidate and why."""
+    from puhui.link.records import LINKED_FEEDS
+    from puhui.link.service import review_rows
+
+    if feed is not None and feed not in LINKED_FEEDS:
+        raise PuhuiError(
+            f"--feed 须为 {'、'.join(LINKED_FEEDS)} 之一，收到 {feed!r}",
+            f"--feed must be one of {', '.join(LINKED_FEEDS)}, got {feed!r}",
+        )
+    con = open_warehouse(settings())
+    rows = review_rows(con, feed, limit)
+    con.close()
+    table = Table(title="待复核 Review")
+    for column in ("feed", "record_key", "candidate", "name", "p", "reason"):
+        table.add_column(column)
+    for row in rows:
+        probability = row["probability"]
+        table.add_row(
+            str(row["feed"]),
+            str(row["record_key"]),
+            str(row["candidate_uscc"] or ""),
+            str(row["candidate_name"] or ""),
+            f"{probability:.3f}" if isinstance(probability, float) else "",
+            f"{row['reason_zh']} ({row['reason_en']})",
+        )
+    console.print(table)
+
+
+@link_app.command("export")
+def link_export(out: Annotated[Path, typer.Option("--out", help="CSV file to write.")]) -> None:
+    """Write every record's link as CSV: feed,record_key,uscc,method,probability."""
+    from puhui.link.service import export_links
+
+    con = open_warehouse(settings())
+    count = export_links(con, out)
+    con.close()
+    console.print(f"已导出 exported {count:,} records to {out}")
+
+
+@link_app.command("evaluate")
+def link_evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="A simulator's truth/ folder.")],
+) -> None:
+    """Precision and recall of the links of records without a uscc, per feed."""
+    from puhui.link.service import evaluate
+
+    con = open_warehouse(settings())
+    results = evaluate(con, truth)
+    con.close()
+    table = Table(title="链接质量 Link accuracy (records without a uscc)")
+    for column in ("feed", "records", "resolvable", "linked", "correct", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "feed" else "right")
+    for e in results:
+        table.add_row(
+            e.feed,
+            *(f"{v:,}" for v in (e.records, e.resolvable, e.linked, e.correct)),
+            f"{e.precision:.4f}",
+            f"{e.recall:.4f}",
+        )
+    console.print(table)
 
 
 @db_app.command("upgrade")
