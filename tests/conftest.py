@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -68,3 +70,29 @@ def session(db_engine: Engine) -> Iterator[Session]:
         db_session.close()
         transaction.rollback()
         connection.close()
+
+
+#: The region key every warehouse test hashes person ids with.
+WAREHOUSE_KEY = b"test-key-for-person-hashes-00000"
+
+
+@pytest.fixture(scope="session")
+def linked_region(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A simulated delivery of 6,000 businesses, ingested and linked once per test run.
+
+    Returns (delivery folder, warehouse file). Tests that change the warehouse work on a
+    copy of the file.
+    """
+    from puhui.ingest.service import ingest_delivery
+    from puhui.ingest.warehouse import connect
+    from puhui.link.service import run_link
+    from puhui.simulate.service import SimulationConfig, simulate
+
+    root = tmp_path_factory.mktemp("region")
+    delivery = root / "delivery"
+    simulate(delivery, SimulationConfig(entities=6000, seed=3, as_of=date(2026, 6, 30)))
+    con = connect(root / "w.duckdb", WAREHOUSE_KEY)
+    ingest_delivery(con, delivery)
+    run_link(con)
+    con.close()
+    return delivery, root / "w.duckdb"

@@ -3,7 +3,7 @@ export, and the rules for person ids."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -11,39 +11,23 @@ import pandas as pd
 import pytest
 
 from puhui.errors import PuhuiError
-from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
 from puhui.link.records import LINKED_FEEDS
 from puhui.link.service import evaluate, export_links, review_rows, run_link
-from puhui.simulate.service import SimulationConfig, simulate
-
-KEY = b"test-key-for-person-hashes-00000"
-
-
-@pytest.fixture(scope="module")
-def region(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A delivery of 6,000 businesses, ingested and linked once for the module."""
-    root = tmp_path_factory.mktemp("link")
-    delivery = root / "delivery"
-    simulate(delivery, SimulationConfig(entities=6000, seed=3, as_of=date(2026, 6, 30)))
-    con = connect(root / "w.duckdb", KEY)
-    ingest_delivery(con, delivery)
-    run_link(con)
-    con.close()
-    return delivery, root / "w.duckdb"
+from tests.conftest import WAREHOUSE_KEY
 
 
 @pytest.fixture
-def warehouse(region: tuple[Path, Path]) -> duckdb.DuckDBPyConnection:
-    con = connect(region[1], KEY)
-    yield con  # type: ignore[misc]
+def warehouse(linked_region: tuple[Path, Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(linked_region[1], WAREHOUSE_KEY)
+    yield con
     con.close()
 
 
 def test_records_without_uscc_are_linked_precisely_and_completely(
-    region: tuple[Path, Path], warehouse: duckdb.DuckDBPyConnection
+    linked_region: tuple[Path, Path], warehouse: duckdb.DuckDBPyConnection
 ) -> None:
-    results = evaluate(warehouse, region[0] / "truth")
+    results = evaluate(warehouse, linked_region[0] / "truth")
     assert [r.feed for r in results] == list(LINKED_FEEDS)
     for r in results:
         assert r.resolvable > 100, r

@@ -139,11 +139,12 @@ def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOL
     places = region_places(con)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_rec AS "
-        f"SELECT row_number() OVER () AS uid, * FROM ({records_sql(places)})"
+        "SELECT row_number() OVER (ORDER BY feed, record_key) AS uid, *"
+        f" FROM ({records_sql(places)})"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_ent AS "
-        f"SELECT row_number() OVER () AS uid, * FROM ({entities_sql(places)})"
+        f"SELECT row_number() OVER (ORDER BY uscc) AS uid, * FROM ({entities_sql(places)})"
     )
     _exact_steps(con)
     summary = _probabilistic_step(con, threshold)
@@ -263,9 +264,10 @@ def _exact_steps(con: duckdb.DuckDBPyConnection) -> None:
 def _probabilistic_step(con: duckdb.DuckDBPyConnection, threshold: float) -> model.ModelSummary:
     """Step 3 for every record steps 1 and 2 did not settle."""
     todo = con.sql(
-        "SELECT * FROM link_rec WHERE uid NOT IN (SELECT uid FROM link_decisions)"
+        "SELECT * FROM link_rec WHERE uid NOT IN (SELECT uid FROM link_decisions) ORDER BY uid"
     ).to_arrow_table()
-    entities = con.sql("SELECT * FROM link_ent").to_arrow_table()
+    # Row order is fixed so that Splink's seeded sampling, and so the links, are repeatable.
+    entities = con.sql("SELECT * FROM link_ent ORDER BY uid").to_arrow_table()
     pairs, summary = model.predict(todo, entities)
     con.register("puhui_link_pairs", pairs)
     try:

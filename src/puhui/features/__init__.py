@@ -1,0 +1,1 @@
+"""Point-in-time entity features and the credit profile (画像)."""

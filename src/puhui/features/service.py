@@ -1,0 +1,87 @@
+"""``puhui features``: compute, keep and export the point-in-time feature table.
+
+Features of one as-of date are kept in the warehouse table ``features`` (one row per
+business and as-of date; computing a date again replaces its rows). They need the links
+(``puhui link``): utilities, penalties, court and property records count for the business
+they are linked to.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from puhui.errors import PuhuiError
+from puhui.features.pipeline import features_sql, spark_sql
+from puhui.features.registry import feature_names
+from puhui.ingest.checks import literal
+from puhui.ingest.warehouse import scalar
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+TABLE = "features"
+
+
+def _require_links(con: duckdb.DuckDBPyConnection) -> None:
+    exists = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'links'"
+    )
+    if not exists or not scalar(con, "SELECT count(*) FROM links"):
+        raise PuhuiError(
+            "尚无链接结果，请先运行 puhui link", "records are not linked yet: run puhui link first"
+        )
+
+
+def _table_matches(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``features`` exists with exactly the registry's columns."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
+        "ORDER BY ordinal_position",
+        [TABLE],
+    ).fetchall()
+    return [r[0] for r in rows] == ["as_of", "uscc", *feature_names()]
+
+
+def compute_features(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    """Compute the features as of ``as_of`` into ``features``; returns the businesses."""
+    _require_links(con)
+    query = features_sql(as_of)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if not _table_matches(con):
+            # The registry changed since the table was made: its old rows cannot be kept.
+            con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+            con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM ({query}) AS f LIMIT 0")
+        con.execute(f"DELETE FROM {TABLE} WHERE as_of = $1", [as_of])
+        con.execute(f"INSERT INTO {TABLE} {query}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(scalar(con, f"SELECT count(*) FROM {TABLE} WHERE as_of = $1", [as_of]))
+
+
+def export_features(con: duckdb.DuckDBPyConnection, as_of: date, out: Path) -> int:
+    """Write the features of ``as_of`` (computed first if missing) to a Parquet file."""
+    has_rows = _table_matches(con) and scalar(
+        con, f"SELECT count(*) FROM {TABLE} WHERE as_of = $1", [as_of]
+    )
+    if not has_rows:
+        compute_features(con, as_of)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    day = literal(as_of.isoformat())
+    con.execute(
+        f"COPY (SELECT * FROM {TABLE} WHERE as_of = CAST({day} AS DATE) ORDER BY uscc) "
+        f"TO {literal(str(out))} (FORMAT parquet)"
+    )
+    return int(scalar(con, f"SELECT count(*) FROM {TABLE} WHERE as_of = $1", [as_of]))
+
+
+def features_on_spark(spark: SparkSession, as_of: date) -> DataFrame:
+    """The same feature table on Spark, over tables registered as views of the same names
+    (``feed_*`` and ``links``; see :data:`puhui.features.pipeline.SOURCE_TABLES`)."""
+    return spark.sql(spark_sql(as_of))
