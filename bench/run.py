@@ -9,7 +9,7 @@ import os
 import platform
 
 import bench_ingest
-import bench_link
+import bench_pipeline
 import bench_simulate
 
 
@@ -20,9 +20,9 @@ def main() -> None:
     bench_simulate.main([100_000, 1_000_000])
     print("\n== ingest (CSV and Parquet, 1,000,000 businesses) ==")
     bench_ingest.main(1_000_000, None)
-    print("\n== link (100,000 and 1,000,000 businesses) ==")
-    bench_link.main(100_000, None)
-    bench_link.main(1_000_000, None)
+    print("\n== link, features, profiles (100,000 and 1,000,000 businesses) ==")
+    bench_pipeline.main(100_000, None)
+    bench_pipeline.main(1_000_000, None)
 
 
 if __name__ == "__main__":

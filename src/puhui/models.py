@@ -5,4 +5,5 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     """Import each domain's ``models`` module; their tables register on ``Base.metadata``."""
+    import puhui.features.models
     import puhui.reference.models  # noqa: F401

@@ -38,7 +38,7 @@ SOURCE_TABLES = (
 #: Records of the resolved feeds, with the business each is linked to.
 LINKED_VIEWS = {
     "linked_utilities": (
-        "SELECT l.uscc, f.utility, f.account_no, f.usage, f.overdue,"
+        "SELECT l.uscc, f.utility, f.account_no, f.period, f.usage, f.overdue,"
         f" {MONTH_INDEX} AS m FROM feed_utilities f JOIN links l"
         " ON l.feed = 'utilities' AND l.record_key = f.utility || '|' || f.account_no"
         " WHERE l.uscc IS NOT NULL"

@@ -1,21 +1,30 @@
-"""``puhui features``: compute, keep and export the point-in-time feature table.
+"""``puhui features`` and ``puhui publish``: the point-in-time feature table and profiles.
 
 Features of one as-of date are kept in the warehouse table ``features`` (one row per
 business and as-of date; computing a date again replaces its rows). They need the links
 (``puhui link``): utilities, penalties, court and property records count for the business
 they are linked to.
+
+Profiles (画像) of one as-of date are published to the app database (``profiles``), where
+:func:`get_profile` reads one by its uscc.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+from sqlalchemy import delete, insert, inspect
+from sqlalchemy.orm import Session
 
 from puhui.errors import PuhuiError
+from puhui.features.models import Profile
 from puhui.features.pipeline import features_sql, spark_sql
+from puhui.features.profile import profiles_sql
 from puhui.features.registry import feature_names
 from puhui.ingest.checks import literal
 from puhui.ingest.warehouse import scalar
@@ -85,3 +94,71 @@ def features_on_spark(spark: SparkSession, as_of: date) -> DataFrame:
     """The same feature table on Spark, over tables registered as views of the same names
     (``feed_*`` and ``links``; see :data:`puhui.features.pipeline.SOURCE_TABLES`)."""
     return spark.sql(spark_sql(as_of))
+
+
+# --------------------------------------------------------------------------- profiles
+
+#: Profiles sent to the app database per INSERT batch.
+PUBLISH_BATCH = 5_000
+
+
+def publish_profiles(con: duckdb.DuckDBPyConnection, session: Session, as_of: date) -> int:
+    """Replace every published profile with those assembled as of ``as_of``.
+
+    Runs in the caller's transaction (the session is flushed, not committed): the app
+    database shows the old profiles or the new ones, never a mix.
+    """
+    _require_links(con)
+    if not inspect(session.connection()).has_table(Profile.__tablename__):
+        raise PuhuiError(
+            "应用数据库尚未升级，请先运行 puhui db upgrade",
+            "the app database is not migrated yet: run puhui db upgrade first",
+        )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    session.execute(delete(Profile))
+    reader = con.sql(profiles_sql(as_of)).to_arrow_reader(PUBLISH_BATCH)
+    published = 0
+    for batch in reader:
+        rows = batch.to_pylist()
+        for row in rows:
+            row["as_of"] = as_of
+            row["published_at"] = now
+        session.execute(insert(Profile), rows)
+        published += len(rows)
+    session.flush()
+    return published
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """One business's profile as a reader gets it."""
+
+    uscc: str
+    as_of: date
+    name: str
+    entity_type: str
+    district: str
+    industry_code: str
+    document: dict[str, Any]
+    published_at: datetime
+
+
+def get_profile(session: Session, uscc: str) -> ProfileView | None:
+    """The published profile of ``uscc`` (None if it has none): one primary-key read.
+
+    Whoever may see it (a bank with the business's consent, the business itself, an
+    operator) is for the caller to decide and record; this returns the stored document.
+    """
+    row = session.get(Profile, uscc)
+    if row is None:
+        return None
+    return ProfileView(
+        uscc=row.uscc,
+        as_of=row.as_of,
+        name=row.name,
+        entity_type=row.entity_type,
+        district=row.district,
+        industry_code=row.industry_code,
+        document=json.loads(row.document),
+        published_at=row.published_at,
+    )

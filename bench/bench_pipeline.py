@@ -1,0 +1,117 @@
+"""The pipeline after ingest: link, features, profiles — wall time, memory, accuracy.
+
+For a simulated delivery (made first if missing, shared with bench_ingest), ingests it into
+a fresh warehouse, then times ``run_link`` (printing records per method and the accuracy
+against the truth), ``compute_features`` as of the region's as-of date, ``publish_profiles``
+into a fresh SQLite app database, and 2,000 reads of one profile by a random uscc
+(p50 / p99). Peak memory is the process's maximum resident set size after each step (the
+linker, DuckDB and the app database driver all run in this process).
+
+Run: ``python bench/bench_pipeline.py [BUSINESSES] [--dir DELIVERY]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from puhui.db import make_engine, session_factory, unit_of_work, upgrade
+from puhui.features.service import compute_features, get_profile, publish_profiles
+from puhui.ingest.service import ingest_delivery
+from puhui.ingest.warehouse import connect
+from puhui.link.service import evaluate, run_link
+
+AS_OF = date(2026, 6, 30)
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def delivery_dir(businesses: int, directory: Path | None) -> Path:
+    if directory is None:
+        directory = Path(tempfile.gettempdir()) / f"puhui-bench-delivery-{businesses}"
+    if not (directory / "truth" / "manifest.json").exists():
+        from puhui.simulate.service import SimulationConfig, simulate
+
+        print(f"simulating {businesses:,} businesses into {directory} ...", flush=True)
+        simulate(directory, SimulationConfig(entities=businesses, seed=1, as_of=date(2026, 6, 30)))
+    return directory
+
+
+def main(businesses: int, directory: Path | None) -> None:
+    directory = delivery_dir(businesses, directory)
+    with tempfile.TemporaryDirectory(prefix="puhui-bench-pipeline-") as tmp:
+        con = connect(Path(tmp) / "w.duckdb", b"bench-key")
+        started = time.perf_counter()
+        ingest_delivery(con, directory)
+        ingest_s = time.perf_counter() - started
+        started = time.perf_counter()
+        report = run_link(con)
+        link_s = time.perf_counter() - started
+        link_gib = peak_gib()
+        results = evaluate(con, directory / "truth")
+        started = time.perf_counter()
+        entities = compute_features(con, AS_OF)
+        features_s = time.perf_counter() - started
+        features_gib = peak_gib()
+        url = f"sqlite:///{tmp}/app.db"
+        upgrade(url)
+        engine = make_engine(url)
+        started = time.perf_counter()
+        with unit_of_work(engine) as session:
+            published = publish_profiles(con, session, AS_OF)
+        publish_s = time.perf_counter() - started
+        usccs = [r[0] for r in con.execute("SELECT uscc FROM features").fetchall()]
+        con.close()
+        reads = []
+        session = session_factory(engine)()
+        for uscc in random.Random(1).choices(usccs, k=2000):
+            started = time.perf_counter()
+            get_profile(session, uscc)
+            reads.append(time.perf_counter() - started)
+        session.close()
+        engine.dispose()
+    p50, p99 = np.percentile(np.array(reads) * 1000, [50, 99])
+    print(f"businesses {businesses:,}: ingest {ingest_s:.1f} s")
+    print(f"  link       {link_s:7.1f} s   peak RSS so far {link_gib:.1f} GiB")
+    print(
+        f"  features   {features_s:7.1f} s   {entities:,} businesses,"
+        f" peak RSS {features_gib:.1f} GiB"
+    )
+    print(f"  link + features {link_s + features_s:.1f} s")
+    print(f"  publish    {publish_s:7.1f} s   {published:,} profiles to SQLite")
+    print(f"  profile read p50 {p50:.2f} ms, p99 {p99:.2f} ms (SQLite, 2,000 random reads)")
+    print(f"  peak RSS {peak_gib():.1f} GiB")
+    header = ("feed", "records", "uscc", "person", "prob.", "review", "precision", "recall")
+    print(" ".join(f"{h:>11}" for h in header))
+    for result in results:
+        c = report.feeds[result.feed]
+        cells = (
+            result.feed,
+            f"{c.records:,}",
+            f"{c.uscc:,}",
+            f"{c.person:,}",
+            f"{c.probabilistic:,}",
+            f"{c.review:,}",
+            f"{result.precision:.4f}",
+            f"{result.recall:.4f}",
+        )
+        print(" ".join(f"{x:>11}" for x in cells), flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("businesses", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    main(args.businesses, args.dir)
+    sys.exit(0)
