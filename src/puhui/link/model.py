@@ -10,8 +10,10 @@ Comparisons (see :mod:`puhui.link.records` for the columns):
 
 * ``name_norm``: the name exactly as registered; the normalised name exact (with
   term-frequency adjustment: a common shop name says less than a rare one); Jaro–Winkler
-  ≥ 0.92, ≥ 0.80; else;
-* ``owner_key``: the record's written name is the business's legal representative;
+  ≥ 0.92, ≥ 0.80; the written name is the business's legal representative (an individual
+  business written under its owner's name — one level of the same comparison, because
+  the business's own name then cannot agree, and two comparisons would count that twice);
+  else;
 * ``district``: same county-level division or not;
 * ``court_district``: the case was heard in the business's district or not;
 * ``address_key``: same road and number or not.
@@ -29,6 +31,12 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 from splink import SettingsCreator
+
+#: m of "written under the owner's name": the share of true matches written that way.
+#: Fixed rather than estimated, because such a record agrees with its business on nothing
+#: else (no name, no address), so expectation maximisation cannot tell these true pairs
+#: from chance namesakes and drives the weight below zero.
+OWNER_NAME_M = 0.05
 
 COLUMNS = ("uid", "name", "name_norm", "owner_key", "district", "court_district", "address_key")
 
@@ -58,10 +66,18 @@ def _settings() -> SettingsCreator:
                     cll.ExactMatchLevel("name_norm", term_frequency_adjustments=True),
                     cll.JaroWinklerLevel("name_norm", 0.92),
                     cll.JaroWinklerLevel("name_norm", 0.8),
+                    # An individual business written under its owner's own name: a level
+                    # of the name comparison, since the name itself then cannot agree.
+                    cll.CustomLevel(
+                        "owner_key_l = owner_key_r", label_for_charts="written as the owner"
+                    ).configure(
+                        m_probability=OWNER_NAME_M,
+                        fix_m_probability=True,
+                        tf_adjustment_column="owner_key",
+                    ),
                     cll.ElseLevel(),
                 ],
             ),
-            cl.ExactMatch("owner_key"),
             cl.ExactMatch("district"),
             cl.ExactMatch("court_district"),
             cl.ExactMatch("address_key"),
