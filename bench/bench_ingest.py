@@ -19,13 +19,13 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
+from regions import delivery_dir
 
 FILES = ("utilities.csv", "social_insurance.csv", "tax.parquet")
 
@@ -59,13 +59,7 @@ def ingest_one(path: Path) -> tuple[int, float]:
 
 
 def main(businesses: int, directory: Path | None) -> None:
-    if directory is None:
-        directory = Path(tempfile.gettempdir()) / f"puhui-bench-delivery-{businesses}"
-    if not (directory / "truth" / "manifest.json").exists():
-        from puhui.simulate.service import SimulationConfig, simulate
-
-        print(f"simulating {businesses:,} businesses into {directory} ...", flush=True)
-        simulate(directory, SimulationConfig(entities=businesses, seed=1, as_of=date(2026, 6, 30)))
+    directory = delivery_dir(businesses, directory)
     header = (
         "file",
         "rows",

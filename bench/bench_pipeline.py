@@ -18,7 +18,6 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -28,23 +27,11 @@ from puhui.features.service import compute_features, get_profile, publish_profil
 from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
 from puhui.link.service import evaluate, run_link
-
-AS_OF = date(2026, 6, 30)
+from regions import AS_OF, delivery_dir
 
 
 def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def delivery_dir(businesses: int, directory: Path | None) -> Path:
-    if directory is None:
-        directory = Path(tempfile.gettempdir()) / f"puhui-bench-delivery-{businesses}"
-    if not (directory / "truth" / "manifest.json").exists():
-        from puhui.simulate.service import SimulationConfig, simulate
-
-        print(f"simulating {businesses:,} businesses into {directory} ...", flush=True)
-        simulate(directory, SimulationConfig(entities=businesses, seed=1, as_of=date(2026, 6, 30)))
-    return directory
 
 
 def main(businesses: int, directory: Path | None) -> None:

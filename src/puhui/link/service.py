@@ -136,6 +136,11 @@ def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOL
         )
     started = time.perf_counter()
     ensure_tables(con)
+    if not scalar(con, "SELECT count(*) FROM feed_registrations"):
+        raise PuhuiError(
+            "仓库中没有登记主体，请先导入登记数据（puhui ingest）",
+            "the warehouse holds no registered businesses: ingest a delivery first",
+        )
     places = region_places(con)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_rec AS "

@@ -1,0 +1,21 @@
+"""Simulated deliveries shared by the benchmarks, made once per size and kept in /tmp."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+AS_OF = date(2026, 6, 30)
+
+
+def delivery_dir(businesses: int, directory: Path | None = None) -> Path:
+    """The delivery of ``businesses`` businesses (seed 1), simulated first if missing."""
+    if directory is None:
+        directory = Path(tempfile.gettempdir()) / f"puhui-bench-delivery-{businesses}"
+    if not (directory / "truth" / "manifest.json").exists():
+        from puhui.simulate.service import SimulationConfig, simulate
+
+        print(f"simulating {businesses:,} businesses into {directory} ...", flush=True)
+        simulate(directory, SimulationConfig(entities=businesses, seed=1, as_of=AS_OF))
+    return directory
