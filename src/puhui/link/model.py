@@ -26,11 +26,16 @@ the same district.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 from splink import SettingsCreator
+
+from puhui.engine import DuckDBEngine, SparkEngine, SqlEngine
 
 #: m of "written under the owner's name": the share of true matches written that way.
 #: Fixed rather than estimated, because such a record agrees with its business on nothing
@@ -94,58 +99,90 @@ def _settings() -> SettingsCreator:
 
 
 def predict(
-    records: pa.Table, entities: pa.Table, min_probability: float = 0.01, seed: int = 1
-) -> tuple[pa.Table, ModelSummary]:
-    """Fit the model on ``records`` × ``entities`` and score the blocked pairs.
+    engine: SqlEngine,
+    records_sql: str,
+    entities_sql: str,
+    out_table: str,
+    min_probability: float = 0.01,
+    seed: int = 1,
+) -> ModelSummary:
+    """Fit the model on records × entities and score the blocked pairs into ``out_table``.
 
-    Both tables have the columns :data:`COLUMNS` (``uid`` unique within each). Returns
-    (``record_uid``, ``entity_uid``, ``match_probability``) for every pair scoring at least
-    ``min_probability``, and the fitted parameters. Runs in its own in-memory DuckDB so
-    Splink's working tables never reach the warehouse.
+    ``records_sql`` and ``entities_sql`` are SELECTs (on ``engine``) with the columns
+    :data:`COLUMNS`, ``uid`` unique within each. ``out_table`` becomes a working table of
+    ``engine`` with (``record_uid``, ``entity_uid``, ``match_probability``) for every pair
+    scoring at least ``min_probability``. On DuckDB, Splink runs in its own in-memory
+    database, so its working tables never reach the warehouse file; on Spark, it runs on
+    the same session.
     """
-    from splink import Linker, block_on
-    from splink.backends.duckdb import DuckDBAPI
+    columns = ", ".join(COLUMNS)
+    if isinstance(engine, DuckDBEngine):
+        records = engine.arrow(f"SELECT {columns} FROM ({records_sql}) AS r ORDER BY uid")
+        entities = engine.arrow(f"SELECT {columns} FROM ({entities_sql}) AS e ORDER BY uid")
+        con = duckdb.connect()
+        try:
+            con.register("puhui_link_records", records)
+            con.register("puhui_link_entities", entities)
+            con.execute("CREATE TABLE link_records AS SELECT * FROM puhui_link_records")
+            con.execute("CREATE TABLE link_entities AS SELECT * FROM puhui_link_entities")
+            from splink.backends.duckdb import DuckDBAPI
 
-    con = duckdb.connect()
-    try:
-        con.register("puhui_link_records", records.select(list(COLUMNS)))
-        con.register("puhui_link_entities", entities.select(list(COLUMNS)))
-        con.execute("CREATE TABLE link_records AS SELECT * FROM puhui_link_records")
-        con.execute("CREATE TABLE link_entities AS SELECT * FROM puhui_link_entities")
-        db_api = DuckDBAPI(connection=con)
-        left = db_api.register("link_records", dataset_display_name="records")
-        right = db_api.register("link_entities", dataset_display_name="entities")
-        linker = Linker([left, right], _settings(), log_level=logging.ERROR)
-        training = linker.training
-        training.estimate_probability_two_random_records_match(
-            [block_on("name_norm", "district")], recall=0.7
+            pairs_sql, summary = _fit_and_score(DuckDBAPI(connection=con), min_probability, seed)
+            engine.register(out_table, con.sql(pairs_sql).to_arrow_table())
+        finally:
+            con.close()
+        return summary
+    if isinstance(engine, SparkEngine):
+        from splink.backends.spark import SparkAPI
+
+        engine.materialize("link_records", f"SELECT {columns} FROM ({records_sql}) AS r")
+        engine.materialize("link_entities", f"SELECT {columns} FROM ({entities_sql}) AS e")
+        context = engine.spark.sparkContext
+        if context.getCheckpointDir() is None:  # Splink checkpoints its working tables
+            scratch = Path(tempfile.gettempdir()) / f"puhui-spark-checkpoints-{os.getuid()}"
+            context.setCheckpointDir(str(scratch))
+        api = SparkAPI(spark_session=engine.spark)  # type: ignore[no-untyped-call]
+        pairs_sql, summary = _fit_and_score(api, min_probability, seed)
+        engine.spark.sql(pairs_sql).cache().createOrReplaceTempView(out_table)
+        for table in ("link_records", "link_entities"):
+            engine.drop(table)
+        return summary
+    raise TypeError(f"no linker for engine {engine.name}")
+
+
+def _fit_and_score(db_api: Any, min_probability: float, seed: int) -> tuple[str, ModelSummary]:
+    """Fit on the tables ``link_records`` and ``link_entities`` of ``db_api``; returns the
+    SQL (in the engine's own dialect) that reads the scored pairs, and the parameters."""
+    from splink import Linker, block_on
+
+    left = db_api.register("link_records", dataset_display_name="records")
+    right = db_api.register("link_entities", dataset_display_name="entities")
+    linker = Linker([left, right], _settings(), log_level=logging.ERROR)
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("name_norm", "district")], recall=0.7
+    )
+    training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
+    # Each session trains the comparisons its blocking rule leaves free: same name
+    # (district, address, owner), same address (name), same surname in the district.
+    for rule in (
+        block_on("name_norm"),
+        block_on("address_key"),
+        block_on("district", "substr(owner_key, 1, 1)"),
+    ):
+        training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
         )
-        training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
-        # Each session trains the comparisons its blocking rule leaves free: same name
-        # (district, address, owner), same address (name), same surname in the district.
-        for rule in (
-            block_on("name_norm"),
-            block_on("address_key"),
-            block_on("district", "substr(owner_key, 1, 1)"),
-        ):
-            training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True
-            )
-        predictions = linker.inference.predict(threshold_match_probability=min_probability)
-        pairs = con.sql(
-            f"""
-            SELECT CAST(CASE WHEN source_dataset_l = 'records' THEN uid_l ELSE uid_r END
-                        AS BIGINT) AS record_uid,
-                   CAST(CASE WHEN source_dataset_l = 'records' THEN uid_r ELSE uid_l END
-                        AS BIGINT) AS entity_uid,
-                   match_probability
-            FROM {predictions.physical_name}
-            """
-        ).to_arrow_table()
-        summary = _summary(linker)
-    finally:
-        con.close()
-    return pairs, summary
+    predictions = linker.inference.predict(threshold_match_probability=min_probability)
+    pairs_sql = f"""
+        SELECT CAST(CASE WHEN source_dataset_l = 'records' THEN uid_l ELSE uid_r END
+                    AS BIGINT) AS record_uid,
+               CAST(CASE WHEN source_dataset_l = 'records' THEN uid_r ELSE uid_l END
+                    AS BIGINT) AS entity_uid,
+               match_probability
+        FROM {predictions.physical_name}
+    """
+    return pairs_sql, _summary(linker)
 
 
 def _summary(linker: object) -> ModelSummary:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from puhui.engine import DuckDBEngine, SqlEngine
 from puhui.errors import PuhuiError
 from puhui.ingest.checks import literal
 from puhui.ingest.warehouse import scalar
@@ -119,169 +120,134 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LINK_RUNS_DDL)
 
 
-def region_places(con: duckdb.DuckDBPyConnection) -> Places:
+def region_places(engine: SqlEngine) -> Places:
     """The place names of the region the warehouse holds (from its registrations)."""
-    codes = [
-        row[0] for row in con.execute("SELECT DISTINCT division FROM feed_registrations").fetchall()
-    ]
-    return Places.for_divisions(str(code) for code in codes if code)
+    codes = engine.rows("SELECT DISTINCT division FROM feed_registrations")
+    return Places.for_divisions(str(row[0]) for row in codes if row[0])
 
 
-def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOLD) -> LinkReport:
-    """Resolve every record and replace the ``links`` table (one transaction)."""
+def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold <= 1.0:
         raise PuhuiError(
             f"阈值须在0和1之间（收到 {threshold}）",
             f"the threshold must be above 0 and at most 1 (got {threshold})",
         )
-    started = time.perf_counter()
-    ensure_tables(con)
-    if not scalar(con, "SELECT count(*) FROM feed_registrations"):
+
+
+#: Working tables of :func:`decide_links`, dropped by :func:`drop_working_tables`.
+WORKING_TABLES = (
+    "link_rec",
+    "link_ent",
+    "link_person",
+    "link_settled",
+    "link_pairs",
+    "link_decisions",
+)
+
+#: The columns of ``links``, in order, as :func:`decide_links` leaves them in
+#: ``link_decisions``.
+LINK_COLUMNS = (
+    "feed", "record_key", "given", "uscc", "method", "probability", "status",
+    "candidate_uscc", "candidate_probability", "reason",
+)  # fmt: skip
+
+
+def decide_links(engine: SqlEngine, threshold: float = DEFAULT_THRESHOLD) -> model.ModelSummary:
+    """Resolve every record into working table ``link_decisions`` (columns of ``links``).
+
+    Written once for every engine: the warehouse's ``feed_*`` tables must be readable by
+    ``engine``; nothing is written to the warehouse here.
+    """
+    _check_threshold(threshold)
+    if not engine.rows("SELECT count(*) FROM feed_registrations")[0][0]:
         raise PuhuiError(
             "仓库中没有登记主体，请先导入登记数据（puhui ingest）",
             "the warehouse holds no registered businesses: ingest a delivery first",
         )
-    places = region_places(con)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_rec AS "
+    places = region_places(engine)
+    # Fixed row order, so that Splink's seeded sampling, and so the links, are repeatable.
+    engine.materialize(
+        "link_rec",
         "SELECT row_number() OVER (ORDER BY feed, record_key) AS uid, *"
-        f" FROM ({records_sql(places)})"
+        f" FROM ({records_sql(places)}) AS r",
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_ent AS "
-        f"SELECT row_number() OVER (ORDER BY uscc) AS uid, * FROM ({entities_sql(places)})"
+    engine.materialize(
+        "link_ent",
+        f"SELECT row_number() OVER (ORDER BY uscc) AS uid, * FROM ({entities_sql(places)}) AS e",
     )
-    _exact_steps(con)
-    summary = _probabilistic_step(con, threshold)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM links")
-        con.execute(
-            """
-            INSERT INTO links
-            SELECT r.feed, r.record_key,
-                   CASE WHEN r.given_uscc IS NOT NULL THEN 'uscc'
-                        WHEN r.person_hash IS NOT NULL THEN 'person' ELSE 'none' END,
-                   d.uscc, d.method, d.probability, d.status, d.candidate_uscc,
-                   d.candidate_probability, d.reason
-            FROM link_rec r JOIN link_decisions d USING (uid)
-            """
-        )
-        report = LinkReport(threshold=threshold)
-        rows = con.execute(
-            """
-            SELECT feed, count(*),
-                   count(*) FILTER (WHERE method = 'uscc'),
-                   count(*) FILTER (WHERE method = 'person'),
-                   count(*) FILTER (WHERE method = 'probabilistic'),
-                   count(*) FILTER (WHERE status = 'review'),
-                   count(*) FILTER (WHERE status = 'unlinked')
-            FROM links GROUP BY feed
-            """
-        ).fetchall()
-        counts = {str(r[0]): FeedLinkCounts(*(int(v) for v in r[1:])) for r in rows}
-        report.feeds = {feed: counts.get(feed, FeedLinkCounts()) for feed in LINKED_FEEDS}
-        report.model = {
-            "probability_two_random_records_match": summary.probability_two_random_records_match,
-            "match_weights": summary.match_weights,
-            "no_match_odds": NO_MATCH_ODDS,
-        }
-        report.seconds = time.perf_counter() - started
-        con.execute("INSERT INTO link_runs VALUES (now(), $1)", [json.dumps(report.to_json())])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for temp in ("link_rec", "link_ent", "link_decisions", "link_pairs"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
-    return report
+    _exact_steps(engine)
+    summary = _probabilistic_step(engine, threshold)
+    return summary
 
 
-def _exact_steps(con: duckdb.DuckDBPyConnection) -> None:
-    """Steps 1 and 2 into ``link_decisions`` (one row per record they settle)."""
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE link_decisions AS
-        SELECT r.uid, e.uscc, 'uscc' AS method, 1.0::DOUBLE AS probability,
-               'linked' AS status, NULL::VARCHAR AS candidate_uscc,
-               NULL::DOUBLE AS candidate_probability, NULL::VARCHAR AS reason
-        FROM link_rec r JOIN link_ent e ON e.uscc = r.given_uscc
-        """
-    )
-    # A uscc that is not registered here: the business is outside the region's register.
-    con.execute(
-        """
-        INSERT INTO link_decisions
-        SELECT r.uid, NULL, NULL, NULL, 'unlinked', NULL, NULL, 'uscc_unregistered'
-        FROM link_rec r
-        WHERE r.given_uscc IS NOT NULL AND r.uid NOT IN (SELECT uid FROM link_decisions)
-        """
-    )
+def _exact_steps(engine: SqlEngine) -> None:
+    """Steps 1 and 2 into ``link_settled`` (one row per record they settle)."""
     # A person with several individual businesses: the one at the record's address, else
     # the one in the record's district (the property's county, the court's county).
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE link_person AS
+    here = "coalesce(e.address_key = r.address_key, FALSE)"
+    near = "coalesce(e.district = coalesce(r.district, r.court_district), FALSE)"
+    engine.materialize(
+        "link_person",
+        f"""
         SELECT r.uid, e.uscc,
                count(*) OVER w AS businesses,
-               count(*) FILTER (WHERE e.address_key = r.address_key) OVER w AS at_address,
-               coalesce(e.address_key = r.address_key, FALSE) AS here,
-               count(*) FILTER (WHERE e.district = coalesce(r.district, r.court_district))
-                   OVER w AS in_district,
-               coalesce(e.district = coalesce(r.district, r.court_district), FALSE) AS near
+               sum(CASE WHEN {here} THEN 1 ELSE 0 END) OVER w AS at_address,
+               {here} AS here,
+               sum(CASE WHEN {near} THEN 1 ELSE 0 END) OVER w AS in_district,
+               {near} AS near
         FROM link_rec r JOIN link_ent e
           ON e.person_hash = r.person_hash AND e.entity_type = 'individual'
         WHERE r.given_uscc IS NULL
         WINDOW w AS (PARTITION BY r.uid)
-        """
+        """,
     )
     settled = (
         "businesses = 1 OR (at_address = 1 AND here)"
         " OR (at_address = 0 AND in_district = 1 AND near)"
     )
-    con.execute(
+    nothing = "CAST(NULL AS VARCHAR)"
+    no_number = "CAST(NULL AS DOUBLE)"
+    engine.materialize(
+        "link_settled",
         f"""
-        INSERT INTO link_decisions
-        SELECT uid, uscc, 'person', 1.0, 'linked', NULL, NULL, NULL FROM link_person
-        WHERE {settled}
-        """
-    )
-    con.execute(
-        f"""
-        INSERT INTO link_decisions
-        SELECT uid, NULL, NULL, NULL, 'review', min(uscc), NULL, 'person_ambiguous'
+        SELECT r.uid, e.uscc, 'uscc' AS method, CAST(1.0 AS DOUBLE) AS probability,
+               'linked' AS status, {nothing} AS candidate_uscc,
+               {no_number} AS candidate_probability, {nothing} AS reason
+        FROM link_rec r JOIN link_ent e ON e.uscc = r.given_uscc
+        UNION ALL
+        -- A uscc that is not registered here: the business is outside the region's register.
+        SELECT r.uid, {nothing}, {nothing}, {no_number}, 'unlinked', {nothing}, {no_number},
+               'uscc_unregistered'
+        FROM link_rec r LEFT JOIN link_ent e ON e.uscc = r.given_uscc
+        WHERE r.given_uscc IS NOT NULL AND e.uscc IS NULL
+        UNION ALL
+        SELECT uid, uscc, 'person', CAST(1.0 AS DOUBLE), 'linked', {nothing}, {no_number},
+               {nothing}
+        FROM link_person WHERE {settled}
+        UNION ALL
+        SELECT uid, {nothing}, {nothing}, {no_number}, 'review', min(uscc), {no_number},
+               'person_ambiguous'
         FROM link_person GROUP BY uid HAVING NOT bool_or({settled})
-        """
+        UNION ALL
+        SELECT r.uid, {nothing}, {nothing}, {no_number}, 'unlinked', {nothing}, {no_number},
+               'person_without_business'
+        FROM link_rec r LEFT JOIN (SELECT DISTINCT uid FROM link_person) p ON p.uid = r.uid
+        WHERE r.person_hash IS NOT NULL AND r.given_uscc IS NULL AND p.uid IS NULL
+        """,
     )
-    con.execute(
-        """
-        INSERT INTO link_decisions
-        SELECT r.uid, NULL, NULL, NULL, 'unlinked', NULL, NULL, 'person_without_business'
-        FROM link_rec r
-        WHERE r.person_hash IS NOT NULL AND r.given_uscc IS NULL
-          AND r.uid NOT IN (SELECT uid FROM link_person)
-        """
-    )
-    con.execute("DROP TABLE link_person")
 
 
-def _probabilistic_step(con: duckdb.DuckDBPyConnection, threshold: float) -> model.ModelSummary:
-    """Step 3 for every record steps 1 and 2 did not settle."""
-    todo = con.sql(
-        "SELECT * FROM link_rec WHERE uid NOT IN (SELECT uid FROM link_decisions) ORDER BY uid"
-    ).to_arrow_table()
-    # Row order is fixed so that Splink's seeded sampling, and so the links, are repeatable.
-    entities = con.sql("SELECT * FROM link_ent ORDER BY uid").to_arrow_table()
-    pairs, summary = model.predict(todo, entities)
-    con.register("puhui_link_pairs", pairs)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE link_pairs AS SELECT * FROM puhui_link_pairs")
-    finally:
-        con.unregister("puhui_link_pairs")
-    con.execute(
+def _probabilistic_step(engine: SqlEngine, threshold: float) -> model.ModelSummary:
+    """Step 3 for every record steps 1 and 2 did not settle; all decisions into
+    ``link_decisions``."""
+    todo = (
+        "SELECT r.* FROM link_rec r LEFT JOIN link_settled s ON s.uid = r.uid WHERE s.uid IS NULL"
+    )
+    summary = model.predict(engine, todo, "SELECT * FROM link_ent", "link_pairs")
+    linked = f"b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1"
+    engine.materialize(
+        "link_decisions",
         f"""
-        INSERT INTO link_decisions
         WITH odds AS (
             SELECT record_uid, entity_uid,
                    match_probability / (1 - least(match_probability, 1 - 1e-12)) AS odds
@@ -290,38 +256,96 @@ def _probabilistic_step(con: duckdb.DuckDBPyConnection, threshold: float) -> mod
             SELECT record_uid, entity_uid,
                    odds / ({NO_MATCH_ODDS} + sum(odds) OVER (PARTITION BY record_uid)) AS p,
                    row_number() OVER (PARTITION BY record_uid ORDER BY odds DESC, entity_uid)
-                       AS rank
+                       AS place
             FROM odds
         ), best AS (
             SELECT record_uid,
-                   any_value(entity_uid) FILTER (WHERE rank = 1) AS entity_uid,
-                   max(p) FILTER (WHERE rank = 1) AS p1,
-                   coalesce(max(p) FILTER (WHERE rank = 2), 0) AS p2
-            FROM normalised WHERE rank <= 2 GROUP BY record_uid
+                   max(entity_uid) FILTER (WHERE place = 1) AS entity_uid,
+                   max(p) FILTER (WHERE place = 1) AS p1,
+                   coalesce(max(p) FILTER (WHERE place = 2), 0) AS p2
+            FROM normalised WHERE place <= 2 GROUP BY record_uid
+        ), decided AS (
+            SELECT * FROM link_settled
+            UNION ALL
+            SELECT r.uid,
+                   CASE WHEN {linked} THEN e.uscc END,
+                   CASE WHEN {linked} THEN 'probabilistic' END,
+                   CASE WHEN {linked} THEN b.p1 END,
+                   CASE WHEN b.p1 IS NULL THEN 'unlinked'
+                        WHEN {linked} THEN 'linked' ELSE 'review' END,
+                   CASE WHEN NOT ({linked}) THEN e.uscc END,
+                   CASE WHEN NOT ({linked}) THEN b.p1 END,
+                   CASE WHEN b.p1 IS NULL THEN 'no_candidate'
+                        WHEN b.p1 < {threshold} THEN 'below_threshold'
+                        WHEN b.p2 >= {AMBIGUITY_RATIO} * b.p1 THEN 'ambiguous' END
+            FROM link_rec r
+            LEFT JOIN link_settled s ON s.uid = r.uid
+            LEFT JOIN best b ON b.record_uid = r.uid
+            LEFT JOIN link_ent e ON e.uid = b.entity_uid
+            WHERE s.uid IS NULL
         )
-        SELECT r.uid,
-               CASE WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1
-                    THEN e.uscc END,
-               CASE WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1
-                    THEN 'probabilistic' END,
-               CASE WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1
-                    THEN b.p1 END,
-               CASE WHEN b.p1 IS NULL THEN 'unlinked'
-                    WHEN b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1 THEN 'linked'
-                    ELSE 'review' END,
-               CASE WHEN b.p1 < {threshold} OR b.p2 >= {AMBIGUITY_RATIO} * b.p1
-                    THEN e.uscc END,
-               CASE WHEN b.p1 < {threshold} OR b.p2 >= {AMBIGUITY_RATIO} * b.p1 THEN b.p1 END,
-               CASE WHEN b.p1 IS NULL THEN 'no_candidate'
-                    WHEN b.p1 < {threshold} THEN 'below_threshold'
-                    WHEN b.p2 >= {AMBIGUITY_RATIO} * b.p1 THEN 'ambiguous' END
-        FROM link_rec r
-        LEFT JOIN best b ON b.record_uid = r.uid
-        LEFT JOIN link_ent e ON e.uid = b.entity_uid
-        WHERE r.uid NOT IN (SELECT uid FROM link_decisions)
-        """
+        SELECT r.feed, r.record_key,
+               CASE WHEN r.given_uscc IS NOT NULL THEN 'uscc'
+                    WHEN r.person_hash IS NOT NULL THEN 'person' ELSE 'none' END AS given,
+               d.uscc, d.method, d.probability, d.status, d.candidate_uscc,
+               d.candidate_probability, d.reason
+        FROM link_rec r JOIN decided d ON d.uid = r.uid
+        """,
     )
     return summary
+
+
+def drop_working_tables(engine: SqlEngine) -> None:
+    for table in WORKING_TABLES:
+        engine.drop(table)
+
+
+def link_report(engine: SqlEngine, threshold: float, summary: model.ModelSummary) -> LinkReport:
+    """Counts per feed and method of ``link_decisions``, with the fitted model."""
+    rows = engine.rows(
+        """
+        SELECT feed, count(*),
+               sum(CASE WHEN method = 'uscc' THEN 1 ELSE 0 END),
+               sum(CASE WHEN method = 'person' THEN 1 ELSE 0 END),
+               sum(CASE WHEN method = 'probabilistic' THEN 1 ELSE 0 END),
+               sum(CASE WHEN status = 'review' THEN 1 ELSE 0 END),
+               sum(CASE WHEN status = 'unlinked' THEN 1 ELSE 0 END)
+        FROM link_decisions GROUP BY feed
+        """
+    )
+    counts = {str(r[0]): FeedLinkCounts(*(int(v) for v in r[1:])) for r in rows}
+    return LinkReport(
+        threshold=threshold,
+        feeds={feed: counts.get(feed, FeedLinkCounts()) for feed in LINKED_FEEDS},
+        model={
+            "probability_two_random_records_match": summary.probability_two_random_records_match,
+            "match_weights": summary.match_weights,
+            "no_match_odds": NO_MATCH_ODDS,
+        },
+    )
+
+
+def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOLD) -> LinkReport:
+    """Resolve every record and replace the DuckDB warehouse's ``links`` (one transaction)."""
+    started = time.perf_counter()
+    ensure_tables(con)
+    engine = DuckDBEngine(con)
+    try:
+        summary = decide_links(engine, threshold)
+        report = link_report(engine, threshold, summary)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM links")
+            con.execute(f"INSERT INTO links SELECT {', '.join(LINK_COLUMNS)} FROM link_decisions")
+            report.seconds = time.perf_counter() - started
+            con.execute("INSERT INTO link_runs VALUES (now(), $1)", [json.dumps(report.to_json())])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        drop_working_tables(engine)
+    return report
 
 
 def review_rows(
