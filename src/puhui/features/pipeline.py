@@ -7,8 +7,9 @@ filtered to what was dated before the as-of date before it is aggregated, so add
 dated later changes no feature. Window bounds are computed here in Python and written into
 the SQL as literals, which keeps the SQL free of engine-specific date arithmetic.
 
-The query is written in DuckDB's dialect and runs on DuckDB as it is; :func:`spark_sql`
-transpiles it with SQLGlot for Spark SQL (the way Splink runs one SQL on both engines).
+The query is written in DuckDB's dialect and runs on DuckDB as it is, or on Spark through
+:class:`puhui.engine.SparkEngine`, which transpiles it with SQLGlot (the way Splink runs one
+SQL on both engines).
 """
 
 from __future__ import annotations
@@ -114,10 +115,3 @@ def features_sql(as_of: date) -> str:
         "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)} FROM per_entity p"
         " LEFT JOIN b_related ON b_related.uscc = p.uscc"
     )
-
-
-def spark_sql(as_of: date) -> str:
-    """:func:`features_sql` in Spark SQL."""
-    import sqlglot
-
-    return str(sqlglot.transpile(features_sql(as_of), read="duckdb", write="spark")[0])

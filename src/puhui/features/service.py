@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from puhui.errors import PuhuiError
 from puhui.features.models import Profile
-from puhui.features.pipeline import features_sql, spark_sql
+from puhui.features.pipeline import features_sql
 from puhui.features.profile import profiles_sql
 from puhui.features.registry import feature_names
 from puhui.ingest.checks import literal
@@ -93,7 +93,9 @@ def export_features(con: duckdb.DuckDBPyConnection, as_of: date, out: Path) -> i
 def features_on_spark(spark: SparkSession, as_of: date) -> DataFrame:
     """The same feature table on Spark, over tables registered as views of the same names
     (``feed_*`` and ``links``; see :data:`puhui.features.pipeline.SOURCE_TABLES`)."""
-    return spark.sql(spark_sql(as_of))
+    from puhui.engine import SparkEngine
+
+    return SparkEngine(spark).frame(features_sql(as_of))
 
 
 # --------------------------------------------------------------------------- profiles
