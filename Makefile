@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -36,15 +36,19 @@ demo: $(VENV)/.installed
 	$(BIN)/puhui --home $(PUHUI_HOME) link
 	$(BIN)/puhui --home $(PUHUI_HOME) link export --out $(PUHUI_HOME)/reports/links.csv
 	$(BIN)/puhui --home $(PUHUI_HOME) link evaluate --truth $(PUHUI_HOME)/delivery/truth
+	$(BIN)/puhui --home $(PUHUI_HOME) features export --as-of $(DEMO_AS_OF) \
+		--out $(PUHUI_HOME)/reports/features.parquet
+	$(BIN)/puhui --home $(PUHUI_HOME) publish --as-of $(DEMO_AS_OF)
 	@echo ""
 	@echo "Puhui demo region is ready in $(PUHUI_HOME)/"
 	@echo "  app database:   $(PUHUI_HOME)/app.db (reference tables seeded)"
 	@echo "  delivery:       $(PUHUI_HOME)/delivery/ (all fifteen feeds of shared/contracts/feeds.md)"
 	@echo "  hidden truth:   $(PUHUI_HOME)/delivery/truth/ (the pipeline never reads it)"
 	@echo "  warehouse:      $(PUHUI_HOME)/warehouse/warehouse.duckdb (validated feeds, quarantine)"
-	@echo "  reports:        $(PUHUI_HOME)/reports/ingest.json, quarantine.csv, links.csv"
-	@echo "  pipeline steps: db upgrade, simulate, ingest, link. Features, scoring and the web app"
-	@echo "                  come with their issues; there is no web app to serve yet."
+	@echo "  reports:        $(PUHUI_HOME)/reports/ingest.json, quarantine.csv, links.csv,"
+	@echo "                  features.parquet; profiles (画像) in the app database"
+	@echo "  pipeline steps: db upgrade, simulate, ingest, link, features, publish. Scoring and"
+	@echo "                  the web app come with their issues; there is no web app to serve yet."
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

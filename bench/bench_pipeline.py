@@ -38,6 +38,8 @@ def main(businesses: int, directory: Path | None) -> None:
     directory = delivery_dir(businesses, directory)
     with tempfile.TemporaryDirectory(prefix="puhui-bench-pipeline-") as tmp:
         con = connect(Path(tmp) / "w.duckdb", b"bench-key")
+        # Leave room for Splink's own database (two fifths of memory) on a shared machine.
+        con.execute("SET memory_limit = '9GB'")
         started = time.perf_counter()
         ingest_delivery(con, directory)
         ingest_s = time.perf_counter() - started

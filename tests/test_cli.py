@@ -25,7 +25,7 @@ def test_db_upgrade_and_status(tmp_path: Path) -> None:
     assert "1,971 industries" in done.stdout
     assert (tmp_path / "app.db").exists()
     status = run("db", "status", home=tmp_path)
-    assert "revision: 0001" in status.stdout
+    assert "revision: 0002" in status.stdout
 
 
 def test_simulate_writes_a_delivery(tmp_path: Path) -> None:
@@ -92,3 +92,54 @@ def test_ingest_writes_the_report_and_quarantine_commands_work(tmp_path: Path) -
     missing = run("ingest", str(tmp_path / "nowhere"), home=tmp_path)
     assert missing.returncode == 2
     assert "is not a folder" in missing.stderr
+
+
+def test_link_features_and_publish_from_the_command_line(tmp_path: Path) -> None:
+    delivery = str(tmp_path / "delivery")
+    assert run("db", "upgrade", home=tmp_path).returncode == 0
+    # Nothing ingested yet: each step says what to do first.
+    empty = run("link", home=tmp_path)
+    assert empty.returncode == 2
+    assert "ingest" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    steps = [
+        ("simulate", delivery, "--entities", "400", "--seed", "8"),
+        ("ingest", delivery),
+        ("link",),
+        ("link", "review", "--limit", "5"),
+        ("link", "export", "--out", str(tmp_path / "links.csv")),
+        ("link", "evaluate", "--truth", f"{delivery}/truth"),
+        ("features", "--as-of", "2026-03-31"),
+        ("features", "export", "--as-of", "2026-03-31", "--out", str(tmp_path / "f.parquet")),
+        ("features", "list"),
+        ("publish", "--as-of", "2026-03-31"),
+    ]
+    for step in steps:
+        done = run(*step, home=tmp_path)
+        assert done.returncode == 0, (step, done.stderr)
+    header = (tmp_path / "links.csv").read_text().splitlines()[0]
+    assert header == "feed,record_key,uscc,method,probability"
+    assert (tmp_path / "f.parquet").stat().st_size > 0
+    assert "已发布 published" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("features",), "--as-of"),
+        (("features", "--as-of", "2026-13-01"), "YYYY-MM-DD"),
+        (("features", "export", "--as-of", "2026-01-01"), "--out"),
+        (("link", "review", "--feed", "tax"), "--feed"),
+        (("link", "--threshold", "2"), "--threshold"),
+        (("link", "evaluate", "--truth", "NOWHERE"), "not found"),
+        (("publish", "--as-of", "yesterday"), "YYYY-MM-DD"),
+    ],
+)
+def test_bad_link_and_feature_arguments_get_one_clear_line(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    args = tuple(str(tmp_path / "nowhere") if a == "NOWHERE" else a for a in args)
+    done = run(*args, home=tmp_path)
+    assert done.returncode == 2, done
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

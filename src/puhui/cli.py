@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -36,10 +36,12 @@ quarantine_app = typer.Typer(
     help="Rows of deliveries that broke the contract.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
-link_app = typer.Typer(
-    help="Resolve records to businesses (run without a sub-command to link)."
-)
+link_app = typer.Typer(help="Resolve records to businesses (run without a sub-command to link).")
 app.add_typer(link_app, name="link")
+features_app = typer.Typer(
+    help="Point-in-time features per business (run with --as-of to compute)."
+)
+app.add_typer(features_app, name="features")
 
 _state: dict[str, object] = {"debug": False}
 
@@ -114,13 +116,6 @@ def simulate(
     console.print(f"完成 done in {result.seconds:.1f}s; truth in {out_dir / 'truth'}")
 
 
-def open_warehouse(cfg: Settings) -> Any:
-    from puhui.ingest.warehouse import connect
-
-    cfg.ensure_home()
-    return connect(cfg.warehouse_dir / "warehouse.duckdb", cfg.person_hash_key)
-
-
 @app.command()
 def ingest(
     delivery_dir: Annotated[Path, typer.Argument(help="Folder of one department delivery.")],
@@ -131,20 +126,17 @@ def ingest(
     """Validate and load a delivery into the warehouse: all files or none, nothing lost."""
     import json
 
-    from puhui.ingest.service import ingest_delivery
+    from puhui.ingest.engines import ingest as ingest_on_engine
 
     if not delivery_dir.is_dir():
         raise PuhuiError(f"{delivery_dir} 不是文件夹", f"{delivery_dir} is not a folder")
-    cfg = settings()
-    con = open_warehouse(cfg)
     with progress_bar() as bar:
         task = bar.add_task("入库 ingesting", total=None)
 
         def advance(name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=name)
 
-        result = ingest_delivery(con, delivery_dir, advance)
-    con.close()
+        result = ingest_on_engine(settings(), delivery_dir, advance)
     table = Table(title=f"入库 Ingest {result.delivery_id}")
     for column in ("feed", "read", "loaded", "unchanged", "quarantined"):
         table.add_column(column, justify="left" if column == "feed" else "right")
@@ -175,13 +167,11 @@ def quarantine_list(
 ) -> None:
     """Show quarantined rows: feed, file, row, column and the reason."""
     from puhui.ingest.contract import FEEDS
-    from puhui.ingest.service import quarantine_rows
+    from puhui.ingest.engines import quarantine_rows
 
     if feed is not None and feed not in FEEDS:
         raise PuhuiError(f"没有名为 {feed} 的数据项", f"no feed named {feed!r}")
-    con = open_warehouse(settings())
-    rows = quarantine_rows(con, feed, limit)
-    con.close()
+    rows = quarantine_rows(settings(), feed, limit)
     table = Table(title="隔离区 Quarantine")
     for column in ("feed", "file", "row", "column", "reason"):
         table.add_column(column)
@@ -195,11 +185,9 @@ def quarantine_export(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
 ) -> None:
     """Write every quarantined row as CSV: feed,file,row,column,reason."""
-    from puhui.ingest.service import export_quarantine
+    from puhui.ingest.engines import export_quarantine
 
-    con = open_warehouse(settings())
-    count = export_quarantine(con, out)
-    con.close()
+    count = export_quarantine(settings(), out)
     console.print(f"已导出 exported {count:,} rows to {out}")
 
 
@@ -216,12 +204,10 @@ def link(
     """Link every record of the warehouse to a registered business."""
     if ctx.invoked_subcommand is not None:
         return
-    from puhui.link.service import run_link
+    from puhui.link.engines import link as link_on_engine
 
-    con = open_warehouse(settings())
     with console.status("链接 linking records to businesses"):
-        result = run_link(con, threshold)
-    con.close()
+        result = link_on_engine(settings(), threshold)
     table = Table(title="链接 Link")
     for column in ("feed", "records", "uscc", "person", "probabilistic", "review", "unlinked"):
         table.add_column(column, justify="left" if column == "feed" else "right")
@@ -241,6 +227,7 @@ def link_review(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
 ) -> None:
     """Records that fell short of a link, with their best candidate and why."""
+    from puhui.ingest.engines import warehouse_reader
     from puhui.link.records import LINKED_FEEDS
     from puhui.link.service import review_rows
 
@@ -249,9 +236,8 @@ def link_review(
             f"--feed 须为 {'、'.join(LINKED_FEEDS)} 之一，收到 {feed!r}",
             f"--feed must be one of {', '.join(LINKED_FEEDS)}, got {feed!r}",
         )
-    con = open_warehouse(settings())
-    rows = review_rows(con, feed, limit)
-    con.close()
+    with warehouse_reader(settings()) as con:
+        rows = review_rows(con, feed, limit)
     table = Table(title="待复核 Review")
     for column in ("feed", "record_key", "candidate", "name", "p", "reason"):
         table.add_column(column)
@@ -271,11 +257,11 @@ def link_review(
 @link_app.command("export")
 def link_export(out: Annotated[Path, typer.Option("--out", help="CSV file to write.")]) -> None:
     """Write every record's link as CSV: feed,record_key,uscc,method,probability."""
+    from puhui.ingest.engines import warehouse_reader
     from puhui.link.service import export_links
 
-    con = open_warehouse(settings())
-    count = export_links(con, out)
-    con.close()
+    with warehouse_reader(settings()) as con:
+        count = export_links(con, out)
     console.print(f"已导出 exported {count:,} records to {out}")
 
 
@@ -284,11 +270,11 @@ def link_evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="A simulator's truth/ folder.")],
 ) -> None:
     """Precision and recall of the links of records without a uscc, per feed."""
+    from puhui.ingest.engines import warehouse_reader
     from puhui.link.service import evaluate
 
-    con = open_warehouse(settings())
-    results = evaluate(con, truth)
-    con.close()
+    with warehouse_reader(settings()) as con:
+        results = evaluate(con, truth)
     table = Table(title="链接质量 Link accuracy (records without a uscc)")
     for column in ("feed", "records", "resolvable", "linked", "correct", "precision", "recall"):
         table.add_column(column, justify="left" if column == "feed" else "right")
@@ -300,6 +286,72 @@ def link_evaluate(
             f"{e.recall:.4f}",
         )
     console.print(table)
+
+
+@features_app.callback(invoke_without_command=True)
+def features(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")] = None,
+) -> None:
+    """Compute every business's features as of a date, from data dated before it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if as_of is None:
+        raise PuhuiError("需要 --as-of YYYY-MM-DD", "--as-of YYYY-MM-DD is required")
+    from puhui.features.engines import compute
+
+    day = parse_date(as_of, "--as-of")
+    with console.status(f"特征 computing features as of {day}"):
+        count = compute(settings(), day)
+    console.print(f"已计算 computed features of {count:,} businesses as of {day}")
+
+
+@features_app.command("export")
+def features_export(
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+) -> None:
+    """Write the features of an as-of date to Parquet (computing them if needed)."""
+    from puhui.features.engines import export
+
+    day = parse_date(as_of, "--as-of")
+    count = export(settings(), day, out)
+    console.print(f"已导出 exported features of {count:,} businesses to {out}")
+
+
+@features_app.command("list")
+def features_list() -> None:
+    """Every feature: name, description, window."""
+    from puhui.features.registry import features as registered
+
+    table = Table(title="特征 Features")
+    for column in ("block", "feature", "说明", "description", "window"):
+        table.add_column(column)
+    for block, feature in registered():
+        table.add_row(block.name, feature.name, feature.zh, feature.en, feature.window)
+    console.print(table)
+
+
+@app.command()
+def publish(
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")],
+) -> None:
+    """Publish every business's credit profile (画像) as of a date to the app database."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.features.service import publish_profiles
+    from puhui.ingest.engines import warehouse_reader
+
+    day = parse_date(as_of, "--as-of")
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with (
+        console.status(f"发布 publishing profiles as of {day}"),
+        warehouse_reader(cfg) as con,
+        unit_of_work(engine) as session,
+    ):
+        count = publish_profiles(con, session, day)
+    engine.dispose()
+    console.print(f"已发布 published {count:,} profiles as of {day}")
 
 
 @db_app.command("upgrade")

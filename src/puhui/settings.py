@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=None, description="app database URL; default SQLite file under home"
     )
     engine: Engine = Field(default=Engine.DUCKDB, description="warehouse engine")
+    spark_master: str = Field(
+        default="local[2]", description="Spark master URL when the engine is spark"
+    )
+    spark_driver_memory: str = Field(
+        default="4g", description="Spark driver heap (in local mode, the whole engine's)"
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="key for hashing person ids; default a random key kept in home/secret.key",
@@ -47,6 +53,11 @@ class Settings(BaseSettings):
     @property
     def warehouse_dir(self) -> Path:
         return self.home / "warehouse"
+
+    @property
+    def spark_warehouse_dir(self) -> Path:
+        """The warehouse as Parquet tables, when the engine is spark."""
+        return self.home / "spark-warehouse"
 
     @property
     def models_dir(self) -> Path:

@@ -20,7 +20,6 @@ from puhui.features.pipeline import SOURCE_TABLES, features_sql
 from puhui.features.registry import feature_names, features
 from puhui.features.service import compute_features, export_features
 from puhui.ingest.warehouse import connect
-from puhui.link.service import ensure_tables
 from tests.conftest import WAREHOUSE_KEY
 
 DOCS = Path(__file__).parents[2] / "docs" / "features.md"
@@ -54,7 +53,6 @@ REP = "rep-hash-1"
 @pytest.fixture
 def tiny(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(tmp_path / "w.duckdb", WAREHOUSE_KEY)
-    ensure_tables(con)
     yield con
     con.close()
 
@@ -271,5 +269,6 @@ def test_spark_gives_the_same_features(linked_region: tuple[Path, Path], tmp_pat
     spark = spark_session()
     for table in SOURCE_TABLES:
         spark.read.parquet(str(tmp_path / f"{table}.parquet")).createOrReplaceTempView(table)
-    got = features_on_spark(spark, AS_OF).toPandas().sort_values("uscc").reset_index(drop=True)
+    frame = features_on_spark(spark, AS_OF).toArrow().to_pandas()
+    got = frame.sort_values("uscc").reset_index(drop=True)
     assert_same_table(expected, got)

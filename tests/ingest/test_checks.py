@@ -7,7 +7,7 @@ simulates a region and demands that the checks flag exactly the rows the simulat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -125,14 +125,6 @@ def single(kind: Kind, required: bool = True, **kw: Any) -> Feed:
 
 
 # --------------------------------------------------------------------------- running
-
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect()
-    register_reference(connection)
-    yield connection
-    connection.close()
 
 
 def run(

@@ -1,16 +1,20 @@
-"""The feed validator, compiled to one DuckDB ``SELECT`` per feed.
+"""The feed validator, compiled to one SQL ``SELECT`` per feed, for DuckDB or Spark.
 
 Why SQL: a delivery may hold tens of millions of rows, and checking them row by row in
 Python would take longer than the rest of the load. Each contract column's rule is turned
-into vectorised DuckDB expressions (regular expressions, casts, check-character arithmetic
+into vectorised SQL expressions (regular expressions, casts, check-character arithmetic
 and hash joins against small reference tables), so validation runs close to the speed at
-which DuckDB reads the file.
+which the engine reads the file.
 
 Why generated: every rule comes from the contract declaration (:mod:`puhui.ingest.contract`).
 There is exactly one place per :class:`~puhui.ingest.contract.Kind` that says how a value of
 that kind is checked and typed (``_PLANNERS``), and one table of reasons
 (:data:`CHECK_MESSAGES`). The only rule that is not per column is declared in
 :data:`CROSS_RULES`.
+
+One generator, two dialects: the planners write portable SQL and ask a :class:`SqlDialect`
+(:data:`DUCKDB`, the default, or :data:`SPARK`) for the few pieces engines spell
+differently, so a rule is written once and means the same on both engines.
 
 Shape of the query :func:`compile_checks` returns, one output row per input row:
 
@@ -110,7 +114,8 @@ _TYPE_LIMITS: dict[Kind, float] = {
 BOOL_TRUE = ("true", "是", "1", "yes")
 BOOL_FALSE = ("false", "否", "0", "no")
 
-# Regular expressions (RE2, whole-value matches).
+# Regular expressions, whole-value matches, in the common subset of RE2 (DuckDB) and Java
+# (Spark): character classes, counted repeats, groups, alternation.
 _USCC_CHAR = "[0-9A-HJ-NPQRTUWXY]"
 USCC_PATTERN = f"{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}"
 #: The common USCC whose first 17 characters are digits (checked by arithmetic).
@@ -255,16 +260,15 @@ def _merged_spans() -> list[tuple[str, int, int]]:
     return spans
 
 
-def register_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or replace) the reference tables the compiled checks join against.
+def reference_tables() -> dict[str, pa.Table]:
+    """The reference tables the compiled checks join against, by name, as Arrow tables.
 
     ``puhui_ref_division_code(code)``: every GB/T 2260 code stdnum knows, any year;
     ``puhui_ref_division_span(code, valid_from, valid_to)``: the years each code was in use;
     ``puhui_ref_industry_class(code)``: GB/T 4754-2017 4-character class codes.
-    Call once per connection before running a query from :func:`compile_checks`.
     """
     spans = _merged_spans()
-    tables = {
+    return {
         REF_DIVISION_SPANS: pa.table(
             {
                 "code": pa.array([s[0] for s in spans], pa.string()),
@@ -279,7 +283,14 @@ def register_reference(con: duckdb.DuckDBPyConnection) -> None:
             {"code": pa.array(sorted(industry_class_codes()), pa.string())}
         ),
     }
-    for name, table in tables.items():
+
+
+def register_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) the tables of :func:`reference_tables` in a DuckDB database.
+
+    Call once per connection before running a query from :func:`compile_checks`.
+    """
+    for name, table in reference_tables().items():
         view = f"{_INTERNAL}load_{name}"
         con.register(view, table)
         try:
@@ -291,14 +302,161 @@ def register_reference(con: duckdb.DuckDBPyConnection) -> None:
 # --------------------------------------------------------------------------- SQL helpers
 
 
+#: The characters DuckDB's one-argument ``trim`` removes: the Unicode space separators
+#: (category Zs), not tabs or line breaks. Spark's ``trim`` removes only U+0020, so the Spark
+#: dialect names them.
+SPACE_SEPARATORS = (
+    "\u0020\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SqlDialect:
+    """How one SQL engine spells the few pieces the generated SQL cannot write portably.
+
+    The checks (and the loader's stored form, key and record) are generated once, as SQL
+    text; a piece whose spelling differs between engines goes through one of the templates
+    below (``str.format`` placeholders in braces). Everything else — CASE, substr, coalesce,
+    lower/upper, casts to the common types, LEFT JOIN against the reference tables,
+    ``split_part``, ``year`` — is written the same way for every engine.
+
+    The DuckDB text is not translated to Spark with SQLGlot: it mistranslated ``ord``,
+    ``string[-1]``, ``isfinite`` and ``regexp_full_match``, and a check that silently means
+    something else on one engine is worse than one that fails to parse.
+    """
+
+    name: str
+    #: identifier quote character (doubled inside a name)
+    identifier_quote: str
+    #: whether a string literal reads backslash escapes (Spark: ``'\\n'`` is a newline)
+    backslash_escapes: bool
+    #: ``{value}`` matches all of ``{pattern}`` (a string literal, already anchored)
+    full_match: str
+    #: how a pattern is anchored so the match covers the whole value; ``{pattern}`` is raw
+    anchored: str
+    #: ``{value}`` (8 characters ``YYYYMMDD``) as a date (DuckDB: a TIMESTAMP), NULL when it
+    #: is no real date
+    yyyymmdd: str
+    #: integer division of ``{a}`` by ``{b}`` (non-negative integers)
+    int_div: str
+    #: code point of the first character of ``{value}`` (of an empty text: 0 or less)
+    code_point: str
+    #: the last character of ``{value}``
+    last_char: str
+    #: ``{value}`` with every character of ``{chars}`` (a literal) removed from both ends
+    trim_chars: str
+    #: ``{value}`` with the Unicode space separators removed from both ends
+    trim_spaces: str
+    #: 1-based position of ``{part}`` in ``{text}``, 0 when absent
+    strpos: str
+    #: whether the DOUBLE ``{x}`` is neither infinite nor NaN
+    is_finite: str
+    #: whether the finite DOUBLE ``{x}`` has a fractional part
+    is_fraction: str
+    #: JSON object text of ``{pairs}`` (``key, value, …``), NULL values kept as ``null``
+    json_object: str
+    #: JSON object text of no pairs
+    empty_json_object: str
+    #: 64-bit hash of the values ``{columns}`` (with ``{nulls}``: which of them are NULL)
+    row_hash: str
+    #: engine names of the DuckDB type names of :data:`SQL_TYPES` and the warehouse
+    type_renames: tuple[tuple[str, str], ...] = ()
+
+    def quote(self, name: str) -> str:
+        """An identifier, quoted (column names may be Chinese or hold quotes)."""
+        q = self.identifier_quote
+        return q + name.replace(q, q + q) + q
+
+    def literal(self, text: str) -> str:
+        """A string literal of ``text``."""
+        if self.backslash_escapes:
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def match(self, value: str, pattern: str) -> str:
+        """Whether all of ``value`` matches the regular expression ``pattern``."""
+        anchored = self.literal(self.anchored.format(pattern=pattern))
+        return self.full_match.format(value=value, pattern=anchored)
+
+    def sql_type(self, duckdb_type: str) -> str:
+        """This engine's name of a DuckDB type name (``VARCHAR`` is Spark's ``STRING``)."""
+        return dict(self.type_renames).get(duckdb_type, duckdb_type)
+
+    def json_of(self, pairs: list[tuple[str, str]]) -> str:
+        """A JSON object of (key text, value expression) pairs, as text."""
+        if not pairs:
+            return self.empty_json_object
+        items = ", ".join(f"{self.literal(key)}, {value}" for key, value in pairs)
+        return self.json_object.format(pairs=items)
+
+    def hash_of(self, columns: list[str]) -> str:
+        """A 64-bit fingerprint of the values of ``columns`` (SQL expressions)."""
+        nulls = ", ".join(f"{c} IS NULL" for c in columns)
+        return self.row_hash.format(columns=", ".join(columns), nulls=nulls)
+
+
+#: DuckDB: the embedded default engine.
+DUCKDB = SqlDialect(
+    name="duckdb",
+    identifier_quote='"',
+    backslash_escapes=False,
+    full_match="regexp_full_match({value}, {pattern})",
+    anchored="{pattern}",
+    yyyymmdd="try_strptime({value}, '%Y%m%d')",
+    int_div="{a} // {b}",
+    code_point="ord({value})",
+    last_char="{value}[-1]",
+    trim_chars="trim({value}, {chars})",
+    trim_spaces="trim({value})",
+    strpos="strpos({text}, {part})",
+    is_finite="isfinite({x})",
+    is_fraction="{x} <> floor({x})",
+    json_object="json_object({pairs})",
+    empty_json_object="json_object()",
+    # DuckDB's hash() hashes NULL as a value of its own, in its position.
+    row_hash="hash({columns})",
+)
+
+#: Spark SQL (Spark 4, ANSI mode on, as it is by default). Nothing here raises on bad data:
+#: values are parsed with the ``try_`` functions, and the plain casts that remain only see
+#: text a regular expression has already accepted (CASE evaluates its branches lazily).
+SPARK = SqlDialect(
+    name="spark",
+    identifier_quote="`",
+    backslash_escapes=True,
+    full_match="({value} RLIKE {pattern})",
+    # Java regular expressions: RLIKE finds a match anywhere, and ``$`` would also match
+    # before a final line break, so the end is ``\z``. The patterns use no construct
+    # that RE2 and Java read differently.
+    anchored="^(?:{pattern})\\z",
+    # Like DuckDB's strptime: a date that does not exist (20230230) is NULL; year 0 parses.
+    yyyymmdd="try_to_date({value}, 'yyyyMMdd')",
+    int_div="{a} div {b}",
+    # ascii() gives the code point of the first character (12288 for U+3000), 0 for ''.
+    code_point="ascii({value})",
+    last_char="substr({value}, -1, 1)",
+    trim_chars="trim(BOTH {chars} FROM {value})",
+    trim_spaces="trim(BOTH '" + SPACE_SEPARATORS + "' FROM {value})",
+    strpos="instr({text}, {part})",
+    is_finite="(abs({x}) < CAST('Infinity' AS DOUBLE))",
+    # floor() of a DOUBLE is a BIGINT in Spark and overflows (an error under ANSI) for 1e300.
+    is_fraction="{x} % 1 <> 0",
+    json_object="to_json(named_struct({pairs}), map('ignoreNullFields', 'false'))",
+    empty_json_object="'{}'",
+    # xxhash64 skips NULLs (so (a, NULL) and (NULL, a) would collide): add where they are.
+    row_hash="xxhash64({columns}, array({nulls}))",
+    type_renames=(("VARCHAR", "STRING"), ("JSON", "STRING"), ("UBIGINT", "BIGINT")),
+)
+
+
 def quote(name: str) -> str:
-    """A SQL identifier, quoted (column names may be Chinese or hold quotes)."""
-    return '"' + name.replace('"', '""') + '"'
+    """A DuckDB identifier, quoted (column names may be Chinese or hold quotes)."""
+    return DUCKDB.quote(name)
 
 
 def literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+    """A DuckDB string literal."""
+    return DUCKDB.literal(text)
 
 
 def _number(value: float) -> str:
@@ -310,28 +468,24 @@ def _show(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _match(v: str, pattern: str) -> str:
-    return f"regexp_full_match({v}, {literal(pattern)})"
-
-
-def _digit_sum(n: str, weights: list[int]) -> str:
+def _digit_sum(d: SqlDialect, n: str, weights: list[int]) -> str:
     """Σ digitᵢ·weightᵢ over the 17 decimal digits of the BIGINT ``n`` (first digit first).
 
     Integer arithmetic on one cast BIGINT is several times faster in DuckDB than taking
     17 one-character substrings, and check characters are what every row pays for.
     """
     return " + ".join(
-        f"({n} // {10 ** (16 - i)}) % 10 * {w}" if i < 16 else f"{n} % 10 * {w}"
+        f"({d.int_div.format(a=n, b=10 ** (16 - i))}) % 10 * {w}" if i < 16 else f"{n} % 10 * {w}"
         for i, w in enumerate(weights)
     )
 
 
-def _body_number(v: str, pattern: str) -> str:
+def _body_number(d: SqlDialect, v: str, pattern: str) -> str:
     """The first 17 characters as a BIGINT when ``v`` matches ``pattern`` (17 digits + 1)."""
-    return f"CASE WHEN {_match(v, pattern)} THEN CAST(substr({v}, 1, 17) AS BIGINT) END"
+    return f"CASE WHEN {d.match(v, pattern)} THEN CAST(substr({v}, 1, 17) AS BIGINT) END"
 
 
-def _uscc_check_ok(v: str, body: str) -> str:
+def _uscc_check_ok(d: SqlDialect, v: str, body: str) -> str:
     """Whether the 18th character is the GB 32100 check character of the first 17.
 
     Each character's value is its position in the USCC alphabet; the weighted sum with
@@ -339,35 +493,37 @@ def _uscc_check_ok(v: str, body: str) -> str:
     is 17 digits (``body``, most codes) take the arithmetic path; others look each
     character up in the alphabet.
     """
-    alphabet = literal(USCC_ALPHABET)
+    alphabet = d.literal(USCC_ALPHABET)
     weights = [int(w) for w in USCC_WEIGHTS]
-    last = f"(strpos({alphabet}, substr({v}, 18, 1)) - 1)"
-    looked_up = " + ".join(
-        f"(strpos({alphabet}, substr({v}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(weights)
-    )
+
+    def value(position: int) -> str:
+        return f"({d.strpos.format(text=alphabet, part=f'substr({v}, {position}, 1)')} - 1)"
+
+    last = value(18)
+    looked_up = " + ".join(f"{value(i + 1)} * {w}" for i, w in enumerate(weights))
     return (
-        f"CASE WHEN {body} IS NOT NULL THEN (31 - ({_digit_sum(body, weights)}) % 31) % 31 = {last}"
-        f" WHEN {_match(v, USCC_PATTERN)} THEN (31 - ({looked_up}) % 31) % 31 = {last}"
+        f"CASE WHEN {body} IS NOT NULL THEN (31 - ({_digit_sum(d, body, weights)}) % 31) % 31"
+        f" = {last} WHEN {d.match(v, USCC_PATTERN)} THEN (31 - ({looked_up}) % 31) % 31 = {last}"
         " ELSE FALSE END"
     )
 
 
-def _person_check_ok(v: str, body: str) -> str:
+def _person_check_ok(d: SqlDialect, v: str, body: str) -> str:
     """Whether the 18th character is the GB 11643 check character of the 17-digit ``body``.
 
     Check value (1 - Σ dᵢ·2^(17-i) mod 11) mod 11, written as (1 + 10·Σ) mod 11 so that
     SQL's sign-keeping ``%`` never sees a negative number; 10 is written ``X``.
     """
-    digits = _digit_sum(body, [int(w) for w in RIC_WEIGHTS])
+    digits = _digit_sum(d, body, [int(w) for w in RIC_WEIGHTS])
     return (
         f"coalesce(substr('0123456789X', (1 + 10 * ({digits})) % 11 + 1, 1)"
         f" = substr({v}, 18, 1), FALSE)"
     )
 
 
-def _birth_date(v: str) -> str:
+def _birth_date(d: SqlDialect, v: str) -> str:
     """The birth date in characters 7-14 of a person id (NULL when it is no real date)."""
-    return f"CAST(try_strptime(substr({v}, 7, 8), '%Y%m%d') AS DATE)"
+    return f"CAST({d.yyyymmdd.format(value=f'substr({v}, 7, 8)')} AS DATE)"
 
 
 # --------------------------------------------------------------------------- plans
@@ -401,18 +557,20 @@ class _Plan:
 
 
 class _Names:
-    """Working column names of one contract column (index ``i`` in the feed)."""
+    """Working column names of one contract column (index ``i`` in the feed), and the
+    dialect the planners spell their SQL in."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, dialect: SqlDialect) -> None:
         self.index = index
-        self.v = quote(f"{_INTERNAL}v{index}")
-        self.error = quote(f"{_INTERNAL}e{index}")
+        self.d = dialect
+        self.v = dialect.quote(f"{_INTERNAL}v{index}")
+        self.error = dialect.quote(f"{_INTERNAL}e{index}")
 
     def part(self, name: str) -> str:
-        return quote(f"{_INTERNAL}p{self.index}_{name}")
+        return self.d.quote(f"{_INTERNAL}p{self.index}_{name}")
 
     def alias(self, k: int) -> str:
-        return quote(f"{_INTERNAL}j{self.index}_{k}")
+        return self.d.quote(f"{_INTERNAL}j{self.index}_{k}")
 
 
 Planner = Callable[[Column, _Names], _Plan]
@@ -425,8 +583,8 @@ def _plan_text(column: Column, n: _Names) -> _Plan:
 def _uscc_parts(n: _Names) -> tuple[dict[str, str], dict[str, str]]:
     body = n.part("uscc_body")
     return (
-        {body: _body_number(n.v, USCC_DIGITS_PATTERN)},
-        {n.part("uscc_ok"): _uscc_check_ok(n.v, body)},
+        {body: _body_number(n.d, n.v, USCC_DIGITS_PATTERN)},
+        {n.part("uscc_ok"): _uscc_check_ok(n.d, n.v, body)},
     )
 
 
@@ -438,7 +596,7 @@ def _plan_uscc(column: Column, n: _Names) -> _Plan:
         parts2=parts2,
         failures=[
             (n.part("uscc_ok"), None),
-            (f"NOT {_match(n.v, USCC_PATTERN)}", "uscc_format"),
+            (f"NOT {n.d.match(n.v, USCC_PATTERN)}", "uscc_format"),
             ("TRUE", "uscc_check"),
         ],
     )
@@ -447,12 +605,12 @@ def _plan_uscc(column: Column, n: _Names) -> _Plan:
 def _person_parts(n: _Names) -> tuple[dict[str, str], dict[str, str], _Join]:
     body, birth = n.part("pid_body"), n.part("pid_birth")
     parts1 = {
-        body: _body_number(n.v, PERSON_ID_PATTERN),
+        body: _body_number(n.d, n.v, PERSON_ID_PATTERN),
         n.part("pid_place"): f"substr({n.v}, 1, 6)",
     }
     parts2 = {
-        birth: f"CASE WHEN {body} IS NOT NULL THEN {_birth_date(n.v)} END",
-        n.part("pid_check"): _person_check_ok(n.v, body),
+        birth: f"CASE WHEN {body} IS NOT NULL THEN {_birth_date(n.d, n.v)} END",
+        n.part("pid_check"): _person_check_ok(n.d, n.v, body),
     }
     join = _Join(
         REF_DIVISION_SPANS,
@@ -504,7 +662,7 @@ def _plan_party_id(column: Column, n: _Names) -> _Plan:
             (f"{n.part('uscc_ok')} OR {person_ok}", None),
             (f"{person_form} AND NOT {n.part('pid_check')}", "person_id_check"),
             (person_form, "person_id_birth_place"),
-            (_match(n.v, USCC_PATTERN), "uscc_check"),
+            (n.d.match(n.v, USCC_PATTERN), "uscc_check"),
             ("TRUE", "party_id_format"),
         ],
     )
@@ -518,14 +676,14 @@ def _plan_date(column: Column, n: _Names) -> _Plan:
     )
     return _Plan(
         typed=day,
-        parts1={fmt: _match(n.v, DATE_PATTERN)},
+        parts1={fmt: n.d.match(n.v, DATE_PATTERN)},
         parts2={day: f"CASE WHEN {fmt} THEN try_cast({iso} AS DATE) END"},
         failures=[(f"NOT {fmt}", "date_format"), (f"{day} IS NULL", "date_invalid")],
     )
 
 
 def _plan_period(column: Column, n: _Names) -> _Plan:
-    return _Plan(typed=n.v, failures=[(f"NOT {_match(n.v, PERIOD_PATTERN)}", "period_format")])
+    return _Plan(typed=n.v, failures=[(f"NOT {n.d.match(n.v, PERIOD_PATTERN)}", "period_format")])
 
 
 def _bounds(column: Column) -> tuple[float | None, float | None]:
@@ -552,7 +710,7 @@ def _plan_year(column: Column, n: _Names) -> _Plan:
     fmt, year = n.part("fmt"), n.part("year")
     return _Plan(
         typed=year,
-        parts1={fmt: _match(n.v, YEAR_PATTERN)},
+        parts1={fmt: n.d.match(n.v, YEAR_PATTERN)},
         parts2={year: f"CASE WHEN {fmt} THEN CAST({n.v} AS INTEGER) END"},
         failures=[(f"NOT {fmt}", "year_format"), *_bound_failures(column, year)],
     )
@@ -568,10 +726,10 @@ def _plan_numeric(column: Column, n: _Names) -> _Plan:
     x = n.part("x")
     failures: list[tuple[str, str | None]] = [
         (f"{x} IS NULL", "not_a_number"),
-        (f"NOT isfinite({x})", "out_of_range"),
+        (f"NOT {n.d.is_finite.format(x=x)}", "out_of_range"),
     ]
     if column.kind is Kind.INT:
-        failures.append((f"{x} <> floor({x})", "not_an_integer"))
+        failures.append((n.d.is_fraction.format(x=x), "not_an_integer"))
     limit = _TYPE_LIMITS.get(column.kind)
     if limit is not None:
         failures.append((f"abs({x}) >= {_number(limit)}", "out_of_range"))
@@ -580,12 +738,14 @@ def _plan_numeric(column: Column, n: _Names) -> _Plan:
     if column.kind is Kind.INT:
         typed = f"CAST({x} AS INTEGER)"
     elif sql_type.startswith("DECIMAL"):
-        typed = f"try_cast({n.v} AS {sql_type})"
+        typed = f"try_cast({n.v} AS {n.d.sql_type(sql_type)})"
     else:
         typed = x
     return _Plan(
         typed=typed,
-        parts1={x: f"CASE WHEN {_match(n.v, NUMBER_PATTERN)} THEN try_cast({n.v} AS DOUBLE) END"},
+        parts1={
+            x: f"CASE WHEN {n.d.match(n.v, NUMBER_PATTERN)} THEN try_cast({n.v} AS DOUBLE) END"
+        },
         failures=failures,
     )
 
@@ -593,9 +753,9 @@ def _plan_numeric(column: Column, n: _Names) -> _Plan:
 def _plan_bool(column: Column, n: _Names) -> _Plan:
     b = n.part("b")
     whens = (
-        " ".join(f"WHEN {literal(t)} THEN TRUE" for t in BOOL_TRUE)
+        " ".join(f"WHEN {n.d.literal(t)} THEN TRUE" for t in BOOL_TRUE)
         + " "
-        + " ".join(f"WHEN {literal(f)} THEN FALSE" for f in BOOL_FALSE)
+        + " ".join(f"WHEN {n.d.literal(f)} THEN FALSE" for f in BOOL_FALSE)
     )
     return _Plan(
         typed=b,
@@ -619,7 +779,7 @@ def enum_spellings(column: Column) -> dict[str, str]:
 def _plan_enum(column: Column, n: _Names) -> _Plan:
     code = n.part("code")
     whens = " ".join(
-        f"WHEN {literal(spelling)} THEN {literal(value)}"
+        f"WHEN {n.d.literal(spelling)} THEN {n.d.literal(value)}"
         for spelling, value in enum_spellings(column).items()
     )
     return _Plan(
@@ -644,7 +804,7 @@ def _plan_division(column: Column, n: _Names) -> _Plan:
         typed=n.v,
         joins=[_Join(REF_DIVISION_CODES, f"{{t}}.code = {n.v}", found)],
         failures=[
-            (f"NOT {_match(n.v, DIVISION_PATTERN)}", "division_format"),
+            (f"NOT {n.d.match(n.v, DIVISION_PATTERN)}", "division_format"),
             (f"NOT {found}", "unknown_division"),
         ],
     )
@@ -656,7 +816,7 @@ def _plan_village(column: Column, n: _Names) -> _Plan:
         typed=n.v,
         joins=[_Join(REF_DIVISION_CODES, f"{{t}}.code = substr({n.v}, 1, 6)", found)],
         failures=[
-            (f"NOT {_match(n.v, VILLAGE_PATTERN)}", "village_format"),
+            (f"NOT {n.d.match(n.v, VILLAGE_PATTERN)}", "village_format"),
             (f"NOT {found}", "unknown_village"),
         ],
     )
@@ -693,7 +853,8 @@ _PLANNERS: dict[Kind, Planner] = {
 def failure_codes(feed: Feed, column: Column) -> list[str]:
     """Every failure code the compiled checks can give ``column`` (in no meaningful order)."""
     codes = ["missing", "column_absent"]
-    codes += [code for _, code in _PLANNERS[column.kind](column, _Names(0)).failures if code]
+    plan = _PLANNERS[column.kind](column, _Names(0, DUCKDB))
+    codes += [code for _, code in plan.failures if code]
     codes += ["required_when" for rule in CROSS_RULES if _rule_applies(rule, feed, column)]
     return list(dict.fromkeys(codes))
 
@@ -731,7 +892,7 @@ def render_message(feed: Feed, column: str, code: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- compiler
 
 
-def _trimmed(name: str) -> str:
+def _trimmed(d: SqlDialect, name: str) -> str:
     """``name`` without surrounding whitespace; trims only values that need it.
 
     ``trim`` with a character set costs as much as the rest of a column's checks, and
@@ -739,11 +900,13 @@ def _trimmed(name: str) -> str:
     """
 
     def blank(char: str) -> str:
-        return f"(ord({char}) <= 32 OR ord({char}) = 160 OR ord({char}) = 12288)"
+        code = d.code_point.format(value=char)
+        return f"({code} <= 32 OR {code} = 160 OR {code} = 12288)"
 
+    trimmed = d.trim_chars.format(value=name, chars=d.literal(_TRIM_CHARS))
     return (
-        f"CASE WHEN {blank(name)} OR {blank(f'{name}[-1]')}"
-        f" THEN trim({name}, {literal(_TRIM_CHARS)}) ELSE {name} END"
+        f"CASE WHEN {blank(name)} OR {blank(d.last_char.format(value=name))}"
+        f" THEN {trimmed} ELSE {name} END"
     )
 
 
@@ -754,16 +917,21 @@ def _case(whens: list[tuple[str, str]], default: str = "NULL") -> str:
     return f"CASE {body} ELSE {default} END"
 
 
-def compile_checks(feed: Feed, source: str, present: Collection[str]) -> str:
-    """One DuckDB SELECT that checks and types every row of ``source`` against ``feed``.
+def compile_checks(
+    feed: Feed, source: str, present: Collection[str], dialect: SqlDialect = DUCKDB
+) -> str:
+    """One SELECT, in ``dialect``, that checks and types every row of ``source`` against ``feed``.
 
     ``source`` is a table or view name, or any SQL relation (e.g. a parenthesised
-    subquery or ``read_parquet(...)``) whose columns are all VARCHAR and named by contract
+    subquery or ``read_parquet(...)``) whose columns are all text and named by contract
     names, plus ``_row``. ``present`` names the columns it has: contract columns it lacks
     come out NULL (a required one fails every row with ``column_absent``), columns the
     contract does not know are passed through unchanged. The query needs the tables of
-    :func:`register_reference` on the same connection.
+    :func:`reference_tables` under their names, on the same connection or session
+    (:func:`register_reference` for DuckDB). The output columns are typed as in
+    :data:`SQL_TYPES`, in the dialect's names (:meth:`SqlDialect.sql_type`).
     """
+    d = dialect
     present = list(dict.fromkeys(present))
     if ROW not in present:
         raise ValueError(f"the source must have a {ROW} column")
@@ -780,7 +948,7 @@ def compile_checks(feed: Feed, source: str, present: Collection[str]) -> str:
     extras = [name for name in present if name not in contract and name != ROW]
     has_parse_error = PARSE_ERROR in present
 
-    names = [_Names(i) for i in range(len(columns))]
+    names = [_Names(i, d) for i in range(len(columns))]
     plans = [_PLANNERS[col.kind](col, n) for col, n in zip(columns, names, strict=True)]
     by_name = {col.name: (col, n, plan) for col, n, plan in zip(columns, names, plans, strict=True)}
 
@@ -788,11 +956,12 @@ def compile_checks(feed: Feed, source: str, present: Collection[str]) -> str:
     normalized = []
     for col, n in zip(columns, names, strict=True):
         if col.name in present:
-            trimmed = f"nullif({_trimmed(f'CAST({quote(col.name)} AS VARCHAR)')}, '')"
+            text = f"CAST({d.quote(col.name)} AS {d.sql_type('VARCHAR')})"
+            trimmed = f"nullif({_trimmed(d, text)}, '')"
             if col.kind in _UPPER_KINDS:
                 trimmed = f"upper({trimmed})"
         else:
-            trimmed = "CAST(NULL AS VARCHAR)"
+            trimmed = f"CAST(NULL AS {d.sql_type('VARCHAR')})"
         normalized.append(f"{trimmed} AS {n.v}")
 
     # Layers B1, B2: working expressions.
@@ -813,7 +982,7 @@ def compile_checks(feed: Feed, source: str, present: Collection[str]) -> str:
     for col, n, plan in zip(columns, names, plans, strict=True):
 
         def key(code: str, column: str = col.name) -> str:
-            return literal(f"{column}{_SEP}{code}")
+            return d.literal(f"{column}{_SEP}{code}")
 
         if col.name not in present and col.required:
             empty = key("column_absent")
@@ -825,7 +994,7 @@ def compile_checks(feed: Feed, source: str, present: Collection[str]) -> str:
             if _rule_applies(rule, feed, col):
                 _, _, other_plan = by_name[rule.other]
                 empty = _case(
-                    [(f"({other_plan.typed}) = {literal(rule.value)}", key("required_when"))],
+                    [(f"({other_plan.typed}) = {d.literal(rule.value)}", key("required_when"))],
                     empty,
                 )
         whens = [(f"{n.v} IS NULL", empty)]
@@ -834,41 +1003,42 @@ def compile_checks(feed: Feed, source: str, present: Collection[str]) -> str:
 
     # Layer D: typed values, pass-through, and the first failure (coalesce keeps the
     # contract's column order); its words are looked up only for rows that failed.
-    first = quote(f"{_INTERNAL}first")
+    first = d.quote(f"{_INTERNAL}first")
     firsts = [n.error for n in names]
     keys: dict[str, tuple[str, str]] = {}
     if has_parse_error:
         line_key = LINE + _SEP + "bad_line"
-        firsts.insert(0, f"CASE WHEN {quote(PARSE_ERROR)} IS NOT NULL THEN {literal(line_key)} END")
+        parse_error = d.quote(PARSE_ERROR)
+        firsts.insert(0, f"CASE WHEN {parse_error} IS NOT NULL THEN {d.literal(line_key)} END")
         keys[line_key] = CHECK_MESSAGES["bad_line"]
     for col in columns:
         for code in failure_codes(feed, col):
             keys[f"{col.name}{_SEP}{code}"] = render_message(feed, col.name, code)
     layer_d = f"coalesce({', '.join(firsts)}) AS {first}"
 
-    outputs = [quote(ROW)]
+    outputs = [d.quote(ROW)]
     for col, n, plan in zip(columns, names, plans, strict=True):
-        sql_type = SQL_TYPES[col.kind]
+        sql_type = d.sql_type(SQL_TYPES[col.kind])
         outputs.append(
             f"CAST(CASE WHEN {n.error} IS NULL THEN {plan.typed} END AS {sql_type})"
-            f" AS {quote(col.name)}"
+            f" AS {d.quote(col.name)}"
         )
-    outputs += [quote(name) for name in extras]
+    outputs += [d.quote(name) for name in extras]
 
     def lookup(index: int) -> str:
         whens = " ".join(
-            f"WHEN {literal(k)} THEN {literal(words[index])}" for k, words in keys.items()
+            f"WHEN {d.literal(k)} THEN {d.literal(words[index])}" for k, words in keys.items()
         )
         return f"CASE WHEN {first} IS NULL THEN NULL ELSE CASE {first} {whens} END END"
 
-    sep = literal(_SEP)
+    sep = d.literal(_SEP)
     outputs += [
         f"CASE WHEN {first} IS NULL THEN NULL ELSE split_part({first}, {sep}, 1) END"
-        f" AS {quote(ERROR_COLUMN)}",
+        f" AS {d.quote(ERROR_COLUMN)}",
         f"CASE WHEN {first} IS NULL THEN NULL ELSE split_part({first}, {sep}, 2) END"
-        f" AS {quote(ERROR_CODE)}",
-        f"{lookup(0)} AS {quote(ERROR_ZH)}",
-        f"{lookup(1)} AS {quote(ERROR_EN)}",
+        f" AS {d.quote(ERROR_CODE)}",
+        f"{lookup(0)} AS {d.quote(ERROR_ZH)}",
+        f"{lookup(1)} AS {d.quote(ERROR_EN)}",
     ]
 
     def select(items: list[str], base: str) -> str:

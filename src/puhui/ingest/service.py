@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from puhui.ingest import checks
-from puhui.ingest.checks import literal, quote
+from puhui.ingest.checks import DUCKDB, SqlDialect, literal, quote
 from puhui.ingest.contract import FEEDS, Feed, Kind
 from puhui.ingest.readers import FeedSource, UnreadableFile, list_delivery, open_feed
 from puhui.ingest.warehouse import all_columns, scalar, stored_columns, table_name
@@ -80,7 +80,17 @@ def delivery_fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _is_person_sql(expr: str) -> str:
+def make_delivery_id(directory: Path, fingerprint: str) -> str:
+    """``<folder name>-<first 12 hex characters of the fingerprint>``."""
+    return f"{directory.resolve().name}-{fingerprint[:12]}"
+
+
+# The stored form, key and quarantine record below are generated once and spelled per
+# engine by a dialect (DuckDB here, Spark in puhui.ingest.spark_service). Both engines
+# provide ``person_hash(text)`` and ``mask_identifier(text)`` under those names.
+
+
+def is_person_sql(expr: str, d: SqlDialect = DUCKDB) -> str:
     """Whether a (checked) party id is a person's id rather than a USCC.
 
     A person id starts with a division code and carries a real birth date; the common
@@ -88,68 +98,75 @@ def _is_person_sql(expr: str) -> str:
     code does. Where a value could be read both ways it is taken as a person's id: storing
     a business's code hashed loses less than storing a person's id in clear.
     """
+    birth = d.yyyymmdd.format(value=f"substr({expr}, 7, 8)")
     return (
-        f"(regexp_full_match({expr}, '[0-9]{{17}}[0-9X]') "
-        f"AND try_strptime(substr({expr}, 7, 8), '%Y%m%d') IS NOT NULL "
+        f"({d.match(expr, checks.PERSON_ID_PATTERN)} "
+        f"AND {birth} IS NOT NULL "
         f"AND substr({expr}, 1, 6) IN (SELECT code FROM {checks.REF_DIVISION_CODES}))"
     )
 
 
-def _stored_exprs(feed: Feed) -> list[str]:
+def stored_exprs(feed: Feed, d: SqlDialect = DUCKDB) -> list[str]:
     """SELECT items turning checked (typed) columns into their stored form."""
     items: list[str] = []
     for column in all_columns(feed):
         name = column.name
-        value = quote(name)  # the checks type every declared column, NULL when absent
+        value = d.quote(name)  # the checks type every declared column, NULL when absent
         if not column.personal:
-            items.append(f"{value} AS {quote(name)}")
+            items.append(f"{value} AS {d.quote(name)}")
             continue
+        hashed, masked = d.quote(name + "_hash"), d.quote(name + "_masked")
         if column.kind is Kind.PARTY_ID:
-            person = _is_person_sql(value)
-            items.append(f"CASE WHEN {person} THEN NULL ELSE {value} END AS {quote(name)}")
-            items.append(
-                f"CASE WHEN {person} THEN person_hash({value}) END AS {quote(name + '_hash')}"
-            )
-            items.append(
-                f"CASE WHEN {person} THEN mask_identifier({value}) END AS {quote(name + '_masked')}"
-            )
+            person = is_person_sql(value, d)
+            items.append(f"CASE WHEN {person} THEN NULL ELSE {value} END AS {d.quote(name)}")
+            items.append(f"CASE WHEN {person} THEN person_hash({value}) END AS {hashed}")
+            items.append(f"CASE WHEN {person} THEN mask_identifier({value}) END AS {masked}")
         else:
-            items.append(f"person_hash({value}) AS {quote(name + '_hash')}")
-            items.append(f"mask_identifier({value}) AS {quote(name + '_masked')}")
+            items.append(f"person_hash({value}) AS {hashed}")
+            items.append(f"mask_identifier({value}) AS {masked}")
     return items
 
 
-def _key_expr(feed: Feed, alias: str) -> list[str]:
+def key_exprs(feed: Feed, alias: str, d: SqlDialect = DUCKDB) -> list[str]:
     """The contract key on the stored form: personal key parts by their hash."""
     parts = []
     for name in feed.key:
         column = feed.column(name)
+        value, hashed = f"{alias}.{d.quote(name)}", f"{alias}.{d.quote(name + '_hash')}"
         if column.personal and column.kind is Kind.PARTY_ID:
-            parts.append(f"coalesce({alias}.{quote(name)}, {alias}.{quote(name + '_hash')})")
+            parts.append(f"coalesce({value}, {hashed})")
         elif column.personal:
-            parts.append(f"{alias}.{quote(name + '_hash')}")
+            parts.append(hashed)
         else:
-            parts.append(f"{alias}.{quote(name)}")
+            parts.append(value)
     return parts
 
 
-def _extra_columns(feed: Feed, source: FeedSource) -> list[str]:
+def extra_columns(feed: Feed, source: FeedSource) -> list[str]:
+    """The file's columns that are neither contract nor extension columns."""
     known = {c.name for c in all_columns(feed)} | {checks.ROW, checks.PARSE_ERROR}
     return [c for c in source.columns if c not in known]
 
 
-def _record_json(feed: Feed, source: FeedSource) -> str:
-    """The raw row as JSON, personal values masked: a quarantined row is kept whole."""
+def extra_json(feed: Feed, source: FeedSource, d: SqlDialect = DUCKDB) -> str:
+    """The file's extra columns as a JSON object of text values, NULL when it has none."""
+    extras = extra_columns(feed, source)
+    return d.json_of([(c, d.quote(c)) for c in extras]) if extras else "NULL"
+
+
+def record_json(feed: Feed, source: FeedSource, d: SqlDialect = DUCKDB) -> str:
+    """The raw row (of the stage, aliased ``r``) as JSON, personal values masked: a
+    quarantined row is kept whole."""
     personal = {c.name for c in all_columns(feed) if c.personal}
     pairs = []
     for name in source.columns:
         if name == checks.ROW:
             continue
-        value = f"r.{quote(name)}"
+        value = f"r.{d.quote(name)}"
         if name in personal:
-            value = f"mask_identifier(upper(trim({value})))"
-        pairs.append(f"{literal(name)}, {value}")
-    return f"json_object({', '.join(pairs)})" if pairs else "json_object()"
+            value = f"mask_identifier(upper({d.trim_spaces.format(value=value)}))"
+        pairs.append((name, value))
+    return d.json_of(pairs)
 
 
 STAGE_PREFIX = "stage_"
@@ -222,7 +239,7 @@ def _quarantine(
         f"""
         INSERT INTO quarantine
         SELECT $1, $2, $3, c._row, c.{checks.ERROR_COLUMN}, c.{checks.ERROR_ZH},
-               c.{checks.ERROR_EN}, {_record_json(feed, source)}
+               c.{checks.ERROR_EN}, {record_json(feed, source)}
         FROM checked c JOIN {stage} r USING (_row)
         WHERE c.{checks.ERROR_COLUMN} IS NOT NULL
         ORDER BY c._row
@@ -239,26 +256,20 @@ def _classify(con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource) ->
     here (the one that stays). Most keys occur once in a file, so the ordering by key that
     this needs is done only for the rows of keys that repeat.
     """
-    extras = _extra_columns(feed, source)
-    extra_json = (
-        "json_object(" + ", ".join(f"{literal(c)}, {quote(c)}" for c in extras) + ")"
-        if extras
-        else "NULL"
-    )
     names = [name for name, _ in stored_columns(feed)] + ["extra"]
     # A 64-bit hash of the stored values tells a changed row from a re-sent one; a
     # collision (2^-64 per pair of versions of one key) would only miss one update.
-    fingerprint = ", ".join(quote(n) for n in names)
-    g_key, e_key = _key_expr(feed, "g"), _key_expr(feed, "e")
+    fingerprint = DUCKDB.hash_of([quote(n) for n in names])
+    g_key, e_key = key_exprs(feed, "g"), key_exprs(feed, "e")
     match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE hashed AS
         WITH good AS (
-            SELECT {", ".join(_stored_exprs(feed))}, {extra_json}::JSON AS extra, _row
+            SELECT {", ".join(stored_exprs(feed))}, {extra_json(feed, source)}::JSON AS extra, _row
             FROM checked WHERE {checks.ERROR_COLUMN} IS NULL
         )
-        SELECT *, hash({fingerprint}) AS _row_hash FROM good
+        SELECT *, {fingerprint} AS _row_hash FROM good
         """
     )
     key_items = ", ".join(f"{k} AS k{i}" for i, k in enumerate(g_key))
@@ -297,7 +308,7 @@ def _merge(
 ) -> None:
     """Replace the warehouse row of every key whose final row here differs from it."""
     table = table_name(feed)
-    c_key, t_key = _key_expr(feed, "c"), _key_expr(feed, table)
+    c_key, t_key = key_exprs(feed, "c"), key_exprs(feed, table)
     match = " AND ".join(f"{a} = {b}" for a, b in zip(t_key, c_key, strict=True))
     changed = "c._final AND c._row_hash IS DISTINCT FROM c._existing_hash"
     con.execute(f"DELETE FROM {table} USING classified c WHERE {changed} AND {match}")
@@ -357,7 +368,7 @@ def ingest_delivery(
     started = time.perf_counter()
     files, rejected = list_delivery(directory)
     fingerprint = delivery_fingerprint(files)
-    delivery_id = f"{directory.resolve().name}-{fingerprint[:12]}"
+    delivery_id = make_delivery_id(directory, fingerprint)
     report = IngestReport(delivery_id=delivery_id, source=str(directory.resolve()))
     report.file_errors = [FileError(p.name, zh, en) for p, zh, en in rejected]
     checks.register_reference(con)

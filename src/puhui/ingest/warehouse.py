@@ -1,5 +1,8 @@
 """The warehouse on DuckDB: one table per feed, typed from the contract, plus the ledger.
 
+The table layout declared here (:func:`table_columns`) is also the Spark warehouse's
+(:mod:`puhui.ingest.spark_warehouse`), in Spark's type names.
+
 Tables
     ``feed_<name>``   the current rows of a feed, one per contract key; contract columns
                       typed, personal columns only as ``<col>_hash`` + ``<col>_masked``,
@@ -15,6 +18,7 @@ which is held in a session variable rather than in any SQL text, so it is never 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,67 @@ LINEAGE = (
     ("_row_hash", "UBIGINT NOT NULL"),  # DuckDB hash() of the stored values: change detection
 )
 
+#: The ledger tables, (name, DuckDB type) per column.
+LEDGER: dict[str, tuple[tuple[str, str], ...]] = {
+    # One row per ingest run of a delivery.
+    "deliveries": (
+        ("delivery_id", "VARCHAR NOT NULL"),
+        ("source", "VARCHAR NOT NULL"),
+        ("fingerprint", "VARCHAR NOT NULL"),
+        ("loaded_at", "TIMESTAMP NOT NULL"),
+        ("report", "JSON NOT NULL"),
+    ),
+    "quarantine": (
+        ("delivery_id", "VARCHAR NOT NULL"),
+        ("feed", "VARCHAR NOT NULL"),
+        ("file", "VARCHAR NOT NULL"),
+        ("row", "BIGINT NOT NULL"),
+        ("column", "VARCHAR NOT NULL"),
+        ("reason_zh", "VARCHAR NOT NULL"),
+        ("reason_en", "VARCHAR NOT NULL"),
+        ("record", "JSON NOT NULL"),
+    ),
+    "file_errors": (
+        ("delivery_id", "VARCHAR NOT NULL"),
+        ("file", "VARCHAR NOT NULL"),
+        ("reason_zh", "VARCHAR NOT NULL"),
+        ("reason_en", "VARCHAR NOT NULL"),
+    ),
+}
+
+#: Tables the steps after ingest write (``puhui link``), one part each on Spark.
+DERIVED: dict[str, tuple[tuple[str, str], ...]] = {
+    # One row per resolved record (see puhui.link.service).
+    "links": (
+        ("feed", "VARCHAR NOT NULL"),
+        ("record_key", "VARCHAR NOT NULL"),
+        ("given", "VARCHAR NOT NULL"),  # what identified the record: uscc, person or none
+        ("uscc", "VARCHAR"),  # the linked business, NULL when unlinked
+        ("method", "VARCHAR"),  # uscc, person or probabilistic; NULL when unlinked
+        ("probability", "DOUBLE"),
+        ("status", "VARCHAR NOT NULL"),  # linked, review or unlinked
+        ("candidate_uscc", "VARCHAR"),  # best candidate of a record under review
+        ("candidate_probability", "DOUBLE"),
+        ("reason", "VARCHAR"),  # why a record is not linked
+    ),
+    # One row per link run, with its report and fitted model.
+    "link_runs": (
+        ("run_id", "VARCHAR NOT NULL"),
+        ("linked_at", "TIMESTAMP NOT NULL"),
+        ("report", "JSON NOT NULL"),
+    ),
+}
+
 HMAC_BLOCK = 64  # SHA-256 block size in bytes
+
+#: Body of ``mask_identifier(value)``, the same SQL on DuckDB and Spark, and the same result
+#: as :func:`puhui.identifiers.mask_identifier`: the first 4 and last 4 characters with stars
+#: between; 8 characters or fewer all stars.
+MASK_SQL = """CASE
+            WHEN value IS NULL THEN NULL
+            WHEN length(value) <= 8 THEN repeat('*', length(value))
+            ELSE left(value, 4) || repeat('*', length(value) - 8) || right(value, 4)
+        END"""
 
 
 def table_name(feed: Feed) -> str:
@@ -62,47 +126,29 @@ def stored_columns(feed: Feed) -> list[tuple[str, str]]:
     return out
 
 
+def table_columns() -> dict[str, list[tuple[str, str]]]:
+    """Every warehouse table: name -> (column, DuckDB type), feed tables first."""
+    tables = {table_name(feed): [*stored_columns(feed), *LINEAGE] for feed in FEEDS.values()}
+    return tables | {name: list(columns) for name, columns in (LEDGER | DERIVED).items()}
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every warehouse table that does not exist yet (idempotent)."""
-    for feed in FEEDS.values():
-        columns = [*stored_columns(feed), *LINEAGE]
+    for table, columns in table_columns().items():
         ddl = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(feed)} ({ddl})")
-    con.execute(
-        """
-        CREATE TABLE IF NOT EXISTS deliveries (  -- one row per ingest run of a delivery
-            delivery_id VARCHAR NOT NULL,
-            source VARCHAR NOT NULL,
-            fingerprint VARCHAR NOT NULL,
-            loaded_at TIMESTAMP NOT NULL,
-            report JSON NOT NULL
-        )
-        """
-    )
-    con.execute(
-        """
-        CREATE TABLE IF NOT EXISTS quarantine (
-            delivery_id VARCHAR NOT NULL,
-            feed VARCHAR NOT NULL,
-            file VARCHAR NOT NULL,
-            "row" BIGINT NOT NULL,
-            "column" VARCHAR NOT NULL,
-            reason_zh VARCHAR NOT NULL,
-            reason_en VARCHAR NOT NULL,
-            record JSON NOT NULL
-        )
-        """
-    )
-    con.execute(
-        """
-        CREATE TABLE IF NOT EXISTS file_errors (
-            delivery_id VARCHAR NOT NULL,
-            file VARCHAR NOT NULL,
-            reason_zh VARCHAR NOT NULL,
-            reason_en VARCHAR NOT NULL
-        )
-        """
-    )
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The HMAC-SHA256 inner and outer pads of ``key`` (RFC 2104).
+
+    With them, HMAC(key, m) = SHA256(opad || SHA256(ipad || m)): what the engines compute in
+    SQL, with the pads bound as data so that the key appears in no SQL text.
+    """
+    if len(key) > HMAC_BLOCK:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(HMAC_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
 
 
 def set_hash_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
@@ -111,13 +157,9 @@ def set_hash_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     Equal to :func:`puhui.identifiers.hash_person_id` for the same key and value. The pads
     live in session variables, so the key appears in no SQL text.
     """
-    if len(key) > HMAC_BLOCK:
-        import hashlib
-
-        key = hashlib.sha256(key).digest()
-    padded = key.ljust(HMAC_BLOCK, b"\0")
-    con.execute("SET VARIABLE puhui_ipad = $1::BLOB", [bytes(b ^ 0x36 for b in padded)])
-    con.execute("SET VARIABLE puhui_opad = $1::BLOB", [bytes(b ^ 0x5C for b in padded)])
+    ipad, opad = hmac_pads(key)
+    con.execute("SET VARIABLE puhui_ipad = $1::BLOB", [ipad])
+    con.execute("SET VARIABLE puhui_opad = $1::BLOB", [opad])
     con.execute(
         """
         CREATE OR REPLACE TEMP MACRO person_hash(value) AS left(sha256(
@@ -125,15 +167,7 @@ def set_hash_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
                 getvariable('puhui_ipad') || encode(upper(trim(value)))))), 32)
         """
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP MACRO mask_identifier(value) AS CASE
-            WHEN value IS NULL THEN NULL
-            WHEN length(value) <= 8 THEN repeat('*', length(value))
-            ELSE left(value, 4) || repeat('*', length(value) - 8) || right(value, 4)
-        END
-        """
-    )
+    con.execute(f"CREATE OR REPLACE TEMP MACRO mask_identifier(value) AS {MASK_SQL}")
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:

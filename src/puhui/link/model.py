@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -141,10 +139,6 @@ def predict(
 
         engine.materialize("link_records", f"SELECT {columns} FROM ({records_sql}) AS r")
         engine.materialize("link_entities", f"SELECT {columns} FROM ({entities_sql}) AS e")
-        context = engine.spark.sparkContext
-        if context.getCheckpointDir() is None:  # Splink checkpoints its working tables
-            scratch = Path(tempfile.gettempdir()) / f"puhui-spark-checkpoints-{os.getuid()}"
-            context.setCheckpointDir(str(scratch))
         api = SparkAPI(spark_session=engine.spark)  # type: ignore[no-untyped-call]
         pairs_sql, summary = _fit_and_score(api, min_probability, seed)
         engine.spark.sql(pairs_sql).cache().createOrReplaceTempView(out_table)

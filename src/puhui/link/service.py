@@ -27,17 +27,23 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
 
-from puhui.engine import DuckDBEngine, SqlEngine
+from puhui.engine import DuckDBEngine, SparkEngine, SqlEngine
 from puhui.errors import PuhuiError
 from puhui.ingest.checks import literal
-from puhui.ingest.warehouse import scalar
+from puhui.ingest.warehouse import DERIVED, scalar
 from puhui.link import model
 from puhui.link.normalize import Places
 from puhui.link.records import LINKED_FEEDS, entities_sql, records_sql
+
+if TYPE_CHECKING:
+    from puhui.ingest.spark_warehouse import SparkWarehouse
 
 #: Default probability a record's best candidate needs to be linked.
 DEFAULT_THRESHOLD = 0.4
@@ -76,28 +82,6 @@ class LinkReport:
         }
 
 
-LINKS_DDL = """
-CREATE TABLE IF NOT EXISTS links (
-    feed VARCHAR NOT NULL,
-    record_key VARCHAR NOT NULL,
-    given VARCHAR NOT NULL,          -- what identified the record: uscc, person or none
-    uscc VARCHAR,                    -- the linked business, NULL when unlinked
-    method VARCHAR,                  -- uscc, person or probabilistic; NULL when unlinked
-    probability DOUBLE,
-    status VARCHAR NOT NULL,         -- linked, review (a candidate fell short) or unlinked
-    candidate_uscc VARCHAR,          -- best candidate of a record under review
-    candidate_probability DOUBLE,
-    reason VARCHAR                   -- why a record is not linked
-)
-"""
-
-LINK_RUNS_DDL = """
-CREATE TABLE IF NOT EXISTS link_runs (
-    linked_at TIMESTAMP NOT NULL,
-    report JSON NOT NULL
-)
-"""
-
 #: Why a record is not linked (zh, en), by the code in ``links.reason``.
 REASONS: dict[str, tuple[str, str]] = {
     "uscc_unregistered": ("统一社会信用代码未在本地登记", "its uscc is not registered here"),
@@ -113,11 +97,6 @@ REASONS: dict[str, tuple[str, str]] = {
     "ambiguous": ("有两个相近的候选主体", "two candidates are nearly as likely"),
     "no_candidate": ("没有相似的登记主体", "no registered business is similar"),
 }
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(LINKS_DDL)
-    con.execute(LINK_RUNS_DDL)
 
 
 def region_places(engine: SqlEngine) -> Places:
@@ -146,10 +125,7 @@ WORKING_TABLES = (
 
 #: The columns of ``links``, in order, as :func:`decide_links` leaves them in
 #: ``link_decisions``.
-LINK_COLUMNS = (
-    "feed", "record_key", "given", "uscc", "method", "probability", "status",
-    "candidate_uscc", "candidate_probability", "reason",
-)  # fmt: skip
+LINK_COLUMNS = tuple(name for name, _ in DERIVED["links"])
 
 
 def decide_links(engine: SqlEngine, threshold: float = DEFAULT_THRESHOLD) -> model.ModelSummary:
@@ -328,7 +304,6 @@ def link_report(engine: SqlEngine, threshold: float, summary: model.ModelSummary
 def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOLD) -> LinkReport:
     """Resolve every record and replace the DuckDB warehouse's ``links`` (one transaction)."""
     started = time.perf_counter()
-    ensure_tables(con)
     engine = DuckDBEngine(con)
     try:
         summary = decide_links(engine, threshold)
@@ -338,7 +313,10 @@ def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOL
             con.execute("DELETE FROM links")
             con.execute(f"INSERT INTO links SELECT {', '.join(LINK_COLUMNS)} FROM link_decisions")
             report.seconds = time.perf_counter() - started
-            con.execute("INSERT INTO link_runs VALUES (now(), $1)", [json.dumps(report.to_json())])
+            con.execute(
+                "INSERT INTO link_runs VALUES ($1, now(), $2)",
+                [_run_id(), json.dumps(report.to_json())],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -348,11 +326,44 @@ def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOL
     return report
 
 
+def _run_id() -> str:
+    return f"link-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+
+
+def run_link_spark(warehouse: SparkWarehouse, threshold: float = DEFAULT_THRESHOLD) -> LinkReport:
+    """Resolve every record on Spark and replace the Parquet warehouse's ``links``."""
+    from puhui.ingest.spark_warehouse import arrow_schema
+
+    started = time.perf_counter()
+    spark = warehouse.spark
+    engine = SparkEngine(spark)
+    for feed in ("registrations", *LINKED_FEEDS):
+        warehouse.table(f"feed_{feed}").createOrReplaceTempView(f"feed_{feed}")
+    try:
+        summary = decide_links(engine, threshold)
+        report = link_report(engine, threshold, summary)
+        with warehouse.transaction() as transaction:
+            transaction.replace("links", spark.table("link_decisions"))
+            run_id = _run_id()
+            report.seconds = time.perf_counter() - started
+            run = pa.table(
+                {
+                    "run_id": [run_id],
+                    "linked_at": [datetime.now(UTC)],
+                    "report": [json.dumps(report.to_json())],
+                },
+                schema=arrow_schema("link_runs"),
+            )
+            transaction.write_rows("link_runs", transaction.new_part("link_runs", run_id), run)
+    finally:
+        drop_working_tables(engine)
+    return report
+
+
 def review_rows(
     con: duckdb.DuckDBPyConnection, feed: str | None = None, limit: int | None = None
 ) -> list[dict[str, object]]:
     """Records under review: feed, record_key, name, best candidate, its probability, why."""
-    ensure_tables(con)
     where = "AND l.feed = $1" if feed else ""
     limit_sql = f"LIMIT {int(limit)}" if limit else ""
     rows = con.execute(
@@ -380,7 +391,6 @@ def review_rows(
 
 def export_links(con: duckdb.DuckDBPyConnection, out: Path) -> int:
     """Write ``feed,record_key,uscc,method,probability`` for every record; returns the count."""
-    ensure_tables(con)
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"""
@@ -423,7 +433,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> list[FeedEvalua
     path = truth_dir / "records.csv"
     if not path.is_file():
         raise PuhuiError(f"找不到 {path}", f"{path} not found (a simulator's truth/ folder)")
-    ensure_tables(con)
     if not scalar(con, "SELECT count(*) FROM links"):
         raise PuhuiError("尚无链接结果，请先运行 puhui link", "nothing linked yet: run puhui link")
     rows = con.execute(
