@@ -183,7 +183,9 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 def connect(path: Path, key: bytes) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse file, with its schema and hashing macros."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The CLI draws its own progress; DuckDB's bar would print over it on long queries.
     con = duckdb.connect(str(path))
+    con.execute("SET enable_progress_bar = false")
     create_schema(con)
     set_hash_key(con, key)
     return con

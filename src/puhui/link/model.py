@@ -123,6 +123,7 @@ def predict(
             config={"memory_limit": _memory_limit(), "preserve_insertion_order": False}
         )
         try:
+            con.execute("SET enable_progress_bar = false")
             con.register("puhui_link_records", records)
             con.register("puhui_link_entities", entities)
             con.execute("CREATE TABLE link_records AS SELECT * FROM puhui_link_records")
