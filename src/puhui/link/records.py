@@ -16,8 +16,8 @@ property   ``cert_no``                  owner_name, owner_id (uscc or person)
 
 Both sides get the same comparison columns, which is what Splink's ``link_only`` needs:
 ``name_norm`` (see :mod:`puhui.link.normalize`), ``owner_key`` (the name of the person
-behind the record: the legal representative for an entity, the written name for a
-record — equal when an individual business is written under its owner's name),
+behind the record: the legal representative of an individual business — the only kind a
+department writes under its owner's name — and the written name for a record),
 ``district`` (county-level division code, NULL when the text does not say),
 ``court_district`` (court only: the division of the court, compared with the business's
 district as a weaker hint) and ``address_key`` (road + number, utilities only).
@@ -157,7 +157,10 @@ def entities_sql(places: Places) -> str:
     return (
         "SELECT uscc, name, "
         f"{places.name_sql('name')} AS name_norm, "
-        "legal_rep AS owner_key, division AS district, division AS court_district, "
+        # Only an individual business is written under its owner's own name: an enterprise
+        # is a legal person of its own.
+        "CASE WHEN entity_type = 'individual' THEN legal_rep END AS owner_key, "
+        "division AS district, division AS court_district, "
         f"{places.address_sql('address')} AS address_key, "
         "entity_type, status, legal_rep_id_hash AS person_hash "
         "FROM feed_registrations"
