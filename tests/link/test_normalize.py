@@ -124,3 +124,19 @@ def test_every_written_form_of_a_trade_name_normalises_alike(
     once = name(written)
     assert once == name(trade)
     assert name(str(once)) == once  # normalising twice changes nothing
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("台州市利欣餐饮有限公司", "台州|有限公司"),
+        ("浙江利欣餐饮股份有限公司", "浙江|股份有限公司"),
+        ("浙江省台州市利欣餐饮有限责任公司", "浙江台州|有限责任公司"),
+        ("温岭市森凯蔬菜种植专业合作社", "温岭|专业合作社"),
+        ("利欣餐饮有限公司", "|有限公司"),
+        ("台州利欣餐饮", None),  # a short name says nothing about the registered form
+        ("椒江区王记面馆", None),
+    ],
+)
+def test_form_is_region_and_legal_form_of_a_full_name(written: str, expected: str | None) -> None:
+    assert _sql(TAIZHOU.form_sql("$v"), written) == expected

@@ -14,6 +14,9 @@ Comparisons (see :mod:`puhui.link.records` for the columns):
   business written under its owner's name — one level of the same comparison, because
   the business's own name then cannot agree, and two comparisons would count that twice);
   else;
+* ``name_form``: for a record written with its legal form, the same region prefix and
+  legal form as the business's registered name or not (台州市…有限公司 is not
+  浙江…股份有限公司, though both normalise to the same trade name);
 * ``district``: same county-level division or not;
 * ``court_district``: the case was heard in the business's district or not;
 * ``address_key``: same road and number or not.
@@ -42,7 +45,10 @@ from puhui.engine import DuckDBEngine, SparkEngine, SqlEngine
 #: from chance namesakes and drives the weight below zero.
 OWNER_NAME_M = 0.05
 
-COLUMNS = ("uid", "name", "name_norm", "owner_key", "district", "court_district", "address_key")
+COLUMNS = (
+    "uid", "name", "name_norm", "name_form", "owner_key", "district", "court_district",
+    "address_key",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ def _settings() -> SettingsCreator:
                     cll.ElseLevel(),
                 ],
             ),
+            cl.ExactMatch("name_form"),
             cl.ExactMatch("district"),
             cl.ExactMatch("court_district"),
             cl.ExactMatch("address_key"),

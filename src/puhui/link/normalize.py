@@ -6,7 +6,8 @@ part that identifies the business, so every name loses its region prefixes (prov
 prefecture and county names of the region, in full or short form), its legal-form suffix
 (``有限公司``, ``专业合作社`` …), blanks and full-width forms. Addresses lose the region
 prefixes and the town (``海门街道``), and keep road + number (``解放路12号``); a floor
-(``3楼``) is dropped.
+(``3楼``) is dropped. What a full name says beyond its identifying part (region prefix and
+legal form) is kept apart, to tell namesake companies apart.
 
 The expressions use only functions that DuckDB and Spark SQL share (``translate``,
 ``regexp_replace``, ``regexp_extract``, ``replace``), so the same text runs on both engines.
@@ -93,6 +94,22 @@ class Places:
             f"regexp_replace(regexp_replace({_clean(expr)}, {literal(self._prefix_pattern())}, ''),"
             f" {literal(f'({forms})$')}, '')"
         )
+
+    def form_sql(self, expr: str) -> str:
+        """SQL: what a full registered name says beyond its identifying part, or NULL.
+
+        For a name with a legal-form suffix, its region prefix (without 省 and 市, so that
+        台州市 and 台州 read alike) and the suffix: ``台州|有限公司`` for
+        台州市利欣餐饮有限公司, ``浙江|股份有限公司`` for 浙江利欣餐饮股份有限公司. Two
+        companies that share a trade name differ here; a name written without its legal
+        form (a short name) says nothing, and gets NULL.
+        """
+        clean = _clean(expr)
+        forms = "|".join(re.escape(f) for f in LEGAL_FORMS)
+        form = f"regexp_extract({clean}, {literal(f'({forms})$')}, 1)"
+        prefix = f"regexp_extract({clean}, {literal(self._prefix_pattern())}, 0)"
+        region = f"replace(replace({prefix}, '省', ''), '市', '')"
+        return f"CASE WHEN {form} <> '' THEN {region} || '|' || {form} END"
 
     def address_sql(self, expr: str) -> str:
         """SQL: road and house number of an address, without region, town or floor."""

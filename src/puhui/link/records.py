@@ -15,9 +15,9 @@ property   ``cert_no``                  owner_name, owner_id (uscc or person)
 =========  ===========================  ======================================
 
 Both sides get the same comparison columns, which is what Splink's ``link_only`` needs:
-``name_norm`` (see :mod:`puhui.link.normalize`), ``owner_key`` (the name of the person
-behind the record: the legal representative of an individual business — the only kind a
-department writes under its owner's name — and the written name for a record),
+``name_norm`` and ``name_form`` (see :mod:`puhui.link.normalize`), ``owner_key`` (the name
+of the person behind the record: the legal representative of an individual business — the
+only kind a department writes under its owner's name — and the written name for a record),
 ``district`` (county-level division code, NULL when the text does not say),
 ``court_district`` (court only: the division of the court, compared with the business's
 district as a weaker hint) and ``address_key`` (road + number, utilities only).
@@ -144,7 +144,7 @@ def records_sql(places: Places) -> str:
     union = "\nUNION ALL\n".join(parts)
     return (
         "SELECT feed, record_key, name, "
-        f"{places.name_sql('name')} AS name_norm, "
+        f"{places.name_sql('name')} AS name_norm, {places.form_sql('name')} AS name_form, "
         "name AS owner_key, district, "
         f"CASE WHEN address IS NOT NULL THEN {places.address_sql('address')} END AS address_key, "
         "court_district, given_uscc, person_hash "
@@ -156,7 +156,7 @@ def entities_sql(places: Places) -> str:
     """SELECT of every registered business with the same comparison columns."""
     return (
         "SELECT uscc, name, "
-        f"{places.name_sql('name')} AS name_norm, "
+        f"{places.name_sql('name')} AS name_norm, {places.form_sql('name')} AS name_form, "
         # Only an individual business is written under its owner's own name: an enterprise
         # is a legal person of its own.
         "CASE WHEN entity_type = 'individual' THEN legal_rep END AS owner_key, "
