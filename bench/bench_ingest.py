@@ -14,9 +14,7 @@ Run: ``python bench/bench_ingest.py [BUSINESSES] [--dir DELIVERY]``.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ import duckdb
 
 from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
-from regions import delivery_dir
+from regions import delivery_dir, run_from_command_line
 
 FILES = ("utilities.csv", "social_insurance.csv", "tax.parquet")
 
@@ -92,9 +90,4 @@ def main(businesses: int, directory: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("businesses", type=int, nargs="?", default=1_000_000)
-    parser.add_argument("--dir", type=Path, default=None)
-    args = parser.parse_args()
-    main(args.businesses, args.dir)
-    sys.exit(0)
+    run_from_command_line(main)

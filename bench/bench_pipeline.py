@@ -12,10 +12,8 @@ Run: ``python bench/bench_pipeline.py [BUSINESSES] [--dir DELIVERY]``.
 
 from __future__ import annotations
 
-import argparse
 import random
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +25,7 @@ from puhui.features.service import compute_features, get_profile, publish_profil
 from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
 from puhui.link.service import evaluate, run_link
-from regions import AS_OF, delivery_dir
+from regions import AS_OF, delivery_dir, run_from_command_line
 
 
 def peak_gib() -> float:
@@ -98,9 +96,4 @@ def main(businesses: int, directory: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("businesses", type=int, nargs="?", default=1_000_000)
-    parser.add_argument("--dir", type=Path, default=None)
-    args = parser.parse_args()
-    main(args.businesses, args.dir)
-    sys.exit(0)
+    run_from_command_line(main)

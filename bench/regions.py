@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -19,3 +21,12 @@ def delivery_dir(businesses: int, directory: Path | None = None) -> Path:
         print(f"simulating {businesses:,} businesses into {directory} ...", flush=True)
         simulate(directory, SimulationConfig(entities=businesses, seed=1, as_of=AS_OF))
     return directory
+
+
+def run_from_command_line(main: Callable[[int, Path | None], None]) -> None:
+    """``python bench/<script>.py [BUSINESSES] [--dir DELIVERY]``: call ``main`` with them."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("businesses", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    main(args.businesses, args.dir)
