@@ -23,7 +23,7 @@ import duckdb
 
 from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
-from regions import delivery_dir, run_from_command_line
+from regions import delivery_dir, print_row, run_from_command_line
 
 FILES = ("utilities.csv", "social_insurance.csv", "tax.parquet")
 
@@ -68,7 +68,7 @@ def main(businesses: int, directory: Path | None) -> None:
         "vs raw",
         "vs load",
     )
-    print(" ".join(f"{h:>16}" for h in header))
+    print_row(header, 16)
     for name in FILES:
         path = directory / name
         rows, raw_s = raw_read(path)
@@ -86,7 +86,7 @@ def main(businesses: int, directory: Path | None) -> None:
             f"{ingest_s / raw_s:.1f}x",
             f"{ingest_s / load_s:.1f}x",
         )
-        print(" ".join(f"{c:>16}" for c in cells), flush=True)
+        print_row(cells, 16)
 
 
 if __name__ == "__main__":

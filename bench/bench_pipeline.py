@@ -25,7 +25,7 @@ from puhui.features.service import compute_features, get_profile, publish_profil
 from puhui.ingest.service import ingest_delivery
 from puhui.ingest.warehouse import connect
 from puhui.link.service import evaluate, run_link
-from regions import AS_OF, delivery_dir, run_from_command_line
+from regions import AS_OF, delivery_dir, print_row, run_from_command_line
 
 
 def peak_gib() -> float:
@@ -79,7 +79,7 @@ def main(businesses: int, directory: Path | None) -> None:
     print(f"  profile read p50 {p50:.2f} ms, p99 {p99:.2f} ms (SQLite, 2,000 random reads)")
     print(f"  peak RSS {peak_gib():.1f} GiB")
     header = ("feed", "records", "uscc", "person", "prob.", "review", "precision", "recall")
-    print(" ".join(f"{h:>11}" for h in header))
+    print_row(header, 11)
     for result in results:
         c = report.feeds[result.feed]
         cells = (
@@ -92,7 +92,7 @@ def main(businesses: int, directory: Path | None) -> None:
             f"{result.precision:.4f}",
             f"{result.recall:.4f}",
         )
-        print(" ".join(f"{x:>11}" for x in cells), flush=True)
+        print_row(cells, 11)
 
 
 if __name__ == "__main__":

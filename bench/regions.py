@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
@@ -30,3 +30,8 @@ def run_from_command_line(main: Callable[[int, Path | None], None]) -> None:
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     main(args.businesses, args.dir)
+
+
+def print_row(cells: Iterable[object], width: int) -> None:
+    """One line of a benchmark's table: every cell right-aligned in ``width`` characters."""
+    print(" ".join(f"{cell!s:>{width}}" for cell in cells), flush=True)

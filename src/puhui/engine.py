@@ -34,12 +34,6 @@ class SqlEngine(Protocol):
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The result of ``sql`` as Python tuples (for small results)."""
 
-    def arrow(self, sql: str) -> pa.Table:
-        """The result of ``sql`` as an Arrow table."""
-
-    def register(self, table: str, data: pa.Table) -> None:
-        """Make ``data`` readable as working table ``table``."""
-
     def drop(self, table: str) -> None:
         """Remove working table ``table`` if it exists."""
 
@@ -57,9 +51,11 @@ class DuckDBEngine:
         return self.con.execute(sql).fetchall()
 
     def arrow(self, sql: str) -> pa.Table:
+        """The result of ``sql`` as an Arrow table."""
         return self.con.sql(sql).to_arrow_table()
 
     def register(self, table: str, data: pa.Table) -> None:
+        """Make ``data`` readable as working table ``table``."""
         view = f"puhui_incoming_{table}"
         self.con.register(view, data)
         try:
@@ -96,13 +92,6 @@ class SparkEngine:
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self.frame(sql).collect()]
-
-    def arrow(self, sql: str) -> pa.Table:
-        return self.frame(sql).toArrow()
-
-    def register(self, table: str, data: pa.Table) -> None:
-        self.drop(table)
-        self.spark.createDataFrame(data).createOrReplaceTempView(table)
 
     def drop(self, table: str) -> None:
         if self.spark.catalog.tableExists(table):

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from puhui.errors import PuhuiError
+from puhui.engine import SparkEngine
 from puhui.features import service
 from puhui.features.pipeline import SOURCE_TABLES
 from puhui.ingest.engines import duckdb_warehouse, spark_warehouse
+from puhui.link.service import require_links
 from puhui.settings import Engine, Settings
 
 
@@ -24,10 +25,7 @@ def _spark_features(settings: Settings, as_of: date, out: Path) -> int:
     warehouse = spark_warehouse(settings)
     for table in SOURCE_TABLES:
         warehouse.table(table).createOrReplaceTempView(table)
-    if not warehouse.table("links").limit(1).count():
-        raise PuhuiError(
-            "尚无链接结果，请先运行 puhui link", "records are not linked yet: run puhui link first"
-        )
+    require_links(SparkEngine(warehouse.spark))
     frame = service.features_on_spark(warehouse.spark, as_of).orderBy("uscc")
     table = frame.toArrow()
     out.parent.mkdir(parents=True, exist_ok=True)

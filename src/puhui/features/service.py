@@ -21,6 +21,7 @@ import duckdb
 from sqlalchemy import delete, insert, inspect
 from sqlalchemy.orm import Session
 
+from puhui.engine import DuckDBEngine, SparkEngine
 from puhui.errors import PuhuiError
 from puhui.features.models import Profile
 from puhui.features.pipeline import features_sql
@@ -28,21 +29,12 @@ from puhui.features.profile import profiles_sql
 from puhui.features.registry import feature_names
 from puhui.ingest.checks import literal
 from puhui.ingest.warehouse import scalar
+from puhui.link.service import require_links
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TABLE = "features"
-
-
-def _require_links(con: duckdb.DuckDBPyConnection) -> None:
-    exists = scalar(
-        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'links'"
-    )
-    if not exists or not scalar(con, "SELECT count(*) FROM links"):
-        raise PuhuiError(
-            "尚无链接结果，请先运行 puhui link", "records are not linked yet: run puhui link first"
-        )
 
 
 def _table_matches(con: duckdb.DuckDBPyConnection) -> bool:
@@ -57,7 +49,7 @@ def _table_matches(con: duckdb.DuckDBPyConnection) -> bool:
 
 def compute_features(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
     """Compute the features as of ``as_of`` into ``features``; returns the businesses."""
-    _require_links(con)
+    require_links(DuckDBEngine(con))
     query = features_sql(as_of)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -93,8 +85,6 @@ def export_features(con: duckdb.DuckDBPyConnection, as_of: date, out: Path) -> i
 def features_on_spark(spark: SparkSession, as_of: date) -> DataFrame:
     """The same feature table on Spark, over tables registered as views of the same names
     (``feed_*`` and ``links``; see :data:`puhui.features.pipeline.SOURCE_TABLES`)."""
-    from puhui.engine import SparkEngine
-
     return SparkEngine(spark).frame(features_sql(as_of))
 
 
@@ -110,7 +100,7 @@ def publish_profiles(con: duckdb.DuckDBPyConnection, session: Session, as_of: da
     Runs in the caller's transaction (the session is flushed, not committed): the app
     database shows the old profiles or the new ones, never a mix.
     """
-    _require_links(con)
+    require_links(DuckDBEngine(con))
     if not inspect(session.connection()).has_table(Profile.__tablename__):
         raise PuhuiError(
             "应用数据库尚未升级，请先运行 puhui db upgrade",
@@ -118,15 +108,12 @@ def publish_profiles(con: duckdb.DuckDBPyConnection, session: Session, as_of: da
         )
     now = datetime.now(UTC).replace(tzinfo=None)
     session.execute(delete(Profile))
-    reader = con.sql(profiles_sql(as_of)).to_arrow_reader(PUBLISH_BATCH)
+    stamped = f"SELECT *, $1 AS as_of, $2 AS published_at FROM ({profiles_sql(as_of)}) AS p"
+    reader = con.sql(stamped, params=[as_of, now]).to_arrow_reader(PUBLISH_BATCH)
     published = 0
     for batch in reader:
-        rows = batch.to_pylist()
-        for row in rows:
-            row["as_of"] = as_of
-            row["published_at"] = now
-        session.execute(insert(Profile), rows)
-        published += len(rows)
+        session.execute(insert(Profile), batch.to_pylist())
+        published += batch.num_rows
     session.flush()
     return published
 

@@ -41,6 +41,9 @@ LEGAL_FORMS = (
     "(有限合伙)",
 )
 
+#: A legal-form suffix at the end of a name, captured.
+_LEGAL_FORM = "(" + "|".join(re.escape(f) for f in LEGAL_FORMS) + ")$"
+
 #: Division-name suffixes that a short form drops (浙江省 → 浙江, 台州市 → 台州).
 _PLACE_SUFFIXES = ("自治区", "特别行政区", "省", "市")
 
@@ -89,10 +92,9 @@ class Places:
 
     def name_sql(self, expr: str) -> str:
         """SQL: the identifying part of a business name (NULL stays NULL)."""
-        forms = "|".join(re.escape(f) for f in LEGAL_FORMS)
         return (
             f"regexp_replace(regexp_replace({_clean(expr)}, {literal(self._prefix_pattern())}, ''),"
-            f" {literal(f'({forms})$')}, '')"
+            f" {literal(_LEGAL_FORM)}, '')"
         )
 
     def form_sql(self, expr: str) -> str:
@@ -105,8 +107,7 @@ class Places:
         form (a short name) says nothing, and gets NULL.
         """
         clean = _clean(expr)
-        forms = "|".join(re.escape(f) for f in LEGAL_FORMS)
-        form = f"regexp_extract({clean}, {literal(f'({forms})$')}, 1)"
+        form = f"regexp_extract({clean}, {literal(_LEGAL_FORM)}, 1)"
         prefix = f"regexp_extract({clean}, {literal(self._prefix_pattern())}, 0)"
         region = f"replace(replace({prefix}, '省', ''), '市', '')"
         return f"CASE WHEN {form} <> '' THEN {region} || '|' || {form} END"

@@ -53,8 +53,6 @@ NO_MATCH_ODDS = 0.02
 #: A runner-up at least this fraction as likely as the best makes the record ambiguous.
 AMBIGUITY_RATIO = 0.5
 
-METHODS = ("uscc", "person", "probabilistic")
-
 
 @dataclass
 class FeedLinkCounts:
@@ -103,6 +101,14 @@ def region_places(engine: SqlEngine) -> Places:
     """The place names of the region the warehouse holds (from its registrations)."""
     codes = engine.rows("SELECT DISTINCT division FROM feed_registrations")
     return Places.for_divisions(str(row[0]) for row in codes if row[0])
+
+
+def require_links(engine: SqlEngine) -> None:
+    """Refuse to go on when ``links`` is empty: the steps after linking need it."""
+    if not engine.rows("SELECT count(*) FROM links")[0][0]:
+        raise PuhuiError(
+            "尚无链接结果，请先运行 puhui link", "records are not linked yet: run puhui link first"
+        )
 
 
 def _check_threshold(threshold: float) -> None:
@@ -433,8 +439,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> list[FeedEvalua
     path = truth_dir / "records.csv"
     if not path.is_file():
         raise PuhuiError(f"找不到 {path}", f"{path} not found (a simulator's truth/ folder)")
-    if not scalar(con, "SELECT count(*) FROM links"):
-        raise PuhuiError("尚无链接结果，请先运行 puhui link", "nothing linked yet: run puhui link")
+    require_links(DuckDBEngine(con))
     rows = con.execute(
         f"""
         WITH truth AS (
