@@ -1,0 +1,1 @@
+"""Credit models: binning, scorecard, challenger, reason codes, tiers, limits, pricing, registry, monitoring."""
