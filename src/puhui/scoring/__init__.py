@@ -1,1 +1,1 @@
-"""Credit models: binning, scorecard, challenger, reason codes, tiers, limits, pricing, registry, monitoring."""
+"""Credit models: binning, scorecard, challenger, reasons, tiers, limits, pricing, registry."""
