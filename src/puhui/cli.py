@@ -42,6 +42,10 @@ features_app = typer.Typer(
     help="Point-in-time features per business (run with --as-of to compute)."
 )
 app.add_typer(features_app, name="features")
+model_app = typer.Typer(help="Credit models: scorecards and their use.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+score_app = typer.Typer(help="Score every business (run with --as-of to score).")
+app.add_typer(score_app, name="score")
 
 _state: dict[str, object] = {"debug": False}
 
@@ -352,6 +356,373 @@ def publish(
         count = publish_profiles(con, session, day)
     engine.dispose()
     console.print(f"已发布 published {count:,} profiles as of {day}")
+
+
+@model_app.command("fit")
+def model_fit(
+    data: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) with the target column.")],
+    target: Annotated[str, typer.Option("--target", help="Column holding the outcome.")],
+    bad: Annotated[str, typer.Option("--bad", help="The target value that means bad.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the model into.")],
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="A column not to use (repeatable).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the 70/30 train/test split.")
+    ] = 20240601,
+    base_points: Annotated[
+        float, typer.Option("--base-points", help="Score at the base odds.")
+    ] = 600.0,
+    odds: Annotated[float, typer.Option("--odds", min=0.0001, help="Base odds good:bad.")] = 50.0,
+    pdo: Annotated[
+        float, typer.Option("--pdo", min=0.0001, help="Points to double the odds.")
+    ] = 40.0,
+) -> None:
+    """A bank's own scorecard (一行一模型) from any table: binning, selection, points."""
+    from puhui.scoring.bank import fit_table
+    from puhui.scoring.scorecard import ScorecardParams
+
+    params = ScorecardParams(pdo=pdo, odds=odds, base_points=base_points)
+    with console.status(f"训练评分卡 fitting a scorecard on {data.name}"):
+        result = fit_table(data, target, bad, out, params, exclude=exclude or (), seed=seed)
+    card = result.scorecard
+    table = Table(title=f"评分卡 Scorecard: {len(card.variables)} variables")
+    for column in ("variable", "type", "IV", "bins", "points"):
+        table.add_column(column, justify="left" if column in ("variable", "type") else "right")
+    for v in card.variables:
+        table.add_row(
+            v.name,
+            v.dtype,
+            f"{v.iv:.3f}",
+            str(len(v.bins)),
+            f"{v.worst_points:g} … {v.best_points:g}",
+        )
+    console.print(table)
+    metrics = Table(title="效果 Performance")
+    for column in ("sample", "rows", "bads", "AUC", "Gini", "KS"):
+        metrics.add_column(column, justify="left" if column == "sample" else "right")
+    for name, m in (("train", result.train), ("test", result.test)):
+        metrics.add_row(
+            name, f"{m.rows:,}", f"{m.bads:,}", f"{m.auc:.4f}", f"{m.gini:.4f}", f"{m.ks:.4f}"
+        )
+    console.print(metrics)
+    dropped = sum(1 for s in card.selection if not s.selected)
+    if dropped:
+        console.print(f"未入模 not selected: {dropped} candidate(s); see {out / 'scorecard.json'}")
+    for column, reason in result.excluded.items():
+        console.print(f"未使用 not used: {column} ({reason})", highlight=False)
+    if result.skipped_rows:
+        first = ", ".join(str(r) for r in result.skipped_rows[:5])
+        more = " …" if len(result.skipped_rows) > 5 else ""
+        err_console.print(
+            f"[yellow]已跳过 skipped:[/yellow] {len(result.skipped_rows):,} rows with an empty "
+            f"{card.target} (data rows {first}{more})",
+            highlight=False,
+        )
+    console.print(f"已保存 saved to {out}")
+
+
+@model_app.command("apply")
+def model_apply(
+    model_dir: Annotated[Path, typer.Argument(help="Folder written by puhui model fit.")],
+    data: Annotated[Path, typer.Argument(help="CSV to score (the target may be absent).")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Score a table with a fitted scorecard: every row, with score, pd and three reasons."""
+    from puhui.scoring.bank import apply_table
+
+    with console.status(f"评分 scoring {data.name}"):
+        count = apply_table(model_dir, data, out)
+    console.print(f"已评分 scored {count:,} rows to {out}")
+
+
+def _bank_owner(bank: str | None) -> str:
+    from puhui.scoring.models import PLATFORM
+
+    return bank or PLATFORM
+
+
+BankOption = Annotated[
+    str | None,
+    typer.Option("--bank", help="A bank's own models (一行一模型); default the platform's."),
+]
+
+
+def _metrics_table(title: str) -> Table:
+    table = Table(title=title)
+    for column in ("model", "kind", "status", "sample", "n", "bads", "AUC", "Gini", "KS"):
+        table.add_column(
+            column, justify="left" if column in ("kind", "status", "sample") else "right"
+        )
+    return table
+
+
+@model_app.command("train")
+def model_train(
+    as_of: Annotated[str, typer.Option("--as-of", help="Train on loans that started before it.")],
+    bank: BankOption = None,
+) -> None:
+    """Train the scorecard and a LightGBM challenger on loans that started before a date."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.engines import scoring_reader
+    from puhui.scoring.service import model_metrics, train_models
+
+    day = parse_date(as_of, "--as-of")
+    cfg = settings()
+    cfg.ensure_home()
+    engine = make_engine(cfg.app_database_url)
+    with (
+        console.status(f"训练 training models as of {day}"),
+        scoring_reader(cfg) as con,
+        unit_of_work(engine) as session,
+    ):
+        result = train_models(con, session, day, models_dir=cfg.models_dir, bank=bank)
+        table = _metrics_table(f"已训练 trained on {len(result.training.frame):,} loans")
+        for model in result.models:
+            for name, m in model_metrics(model).items():
+                table.add_row(
+                    str(model.id),
+                    model.kind,
+                    model.status,
+                    name,
+                    f"{m.n:,}",
+                    f"{m.bads:,}",
+                    f"{m.auc:.4f}",
+                    f"{m.gini:.4f}",
+                    f"{m.ks:.4f}",
+                )
+    engine.dispose()
+    console.print(table)
+
+
+@model_app.command("list")
+def model_list(bank: BankOption = None) -> None:
+    """Every registered model: owner, kind, status, training date, out-of-time AUC."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.service import list_models, model_metrics
+
+    engine = make_engine(settings().app_database_url)
+    table = Table(title="模型 Models")
+    for column in ("id", "owner", "kind", "status", "as_of", "samples", "OOT AUC", "fingerprint"):
+        table.add_column(
+            column, justify="right" if column in ("id", "samples", "OOT AUC") else "left"
+        )
+    with unit_of_work(engine) as session:
+        for model in list_models(session, bank):
+            oot = model_metrics(model).get("out_of_time")
+            table.add_row(
+                str(model.id),
+                model.owner,
+                model.kind,
+                model.status,
+                model.as_of.isoformat(),
+                f"{model.training_rows:,}",
+                f"{oot.auc:.4f}" if oot else "",
+                model.fingerprint[:12],
+            )
+    engine.dispose()
+    console.print(table)
+
+
+@model_app.command("promote")
+def model_promote(model_id: Annotated[int, typer.Argument(help="A challenger's id.")]) -> None:
+    """Make a challenger its owner's champion (冠军挑战者); the old champion is retired."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.service import promote
+
+    engine = make_engine(settings().app_database_url)
+    with unit_of_work(engine) as session:
+        model = promote(session, model_id)
+        owner = model.owner
+    engine.dispose()
+    console.print(f"已晋升 model {model_id} is now the champion of {owner}")
+
+
+@model_app.command("compare")
+def model_compare(
+    first: Annotated[int, typer.Argument(help="A model id.")],
+    second: Annotated[int, typer.Argument(help="Another model id.")],
+) -> None:
+    """Two models side by side on the out-of-time samples of the first one's training run."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.metrics import sample_metrics
+    from puhui.scoring.service import get_model, load_artefact, load_training, predict
+
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with unit_of_work(engine) as session:
+        models = [get_model(session, first), get_model(session, second)]
+        training = load_training(cfg.models_dir, models[0])
+        test = training.test
+        table = _metrics_table(
+            f"对比 Comparison on {len(test):,} out-of-time loans of model {first}"
+        )
+        for model in models:
+            _, pd_ = predict(load_artefact(model), test)
+            m = sample_metrics("out_of_time", test["bad"].to_numpy(), pd_)
+            table.add_row(
+                str(model.id),
+                model.kind,
+                model.status,
+                m.name,
+                f"{m.n:,}",
+                f"{m.bads:,}",
+                f"{m.auc:.4f}",
+                f"{m.gini:.4f}",
+                f"{m.ks:.4f}",
+            )
+    engine.dispose()
+    console.print(table)
+
+
+@model_app.command("report")
+def model_report(
+    model_id: Annotated[int, typer.Argument(help="A model id.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the report into.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh or en (both are written).")] = "zh",
+) -> None:
+    """The validation report (HTML with charts, zh/en): AUC, KS, Gini, calibration,
+    binning, out-of-time results and PSI, beside the other model of the training run."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.policy import load_policy
+    from puhui.scoring.report import render_report
+    from puhui.scoring.service import build_report
+
+    if lang not in ("zh", "en"):
+        raise PuhuiError(
+            f"--lang 须为 zh 或 en，收到 {lang!r}", f"--lang must be zh or en, got {lang!r}"
+        )
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with (
+        console.status(f"报告 building the report of model {model_id}"),
+        unit_of_work(engine) as session,
+    ):
+        report = build_report(
+            session, cfg.models_dir, model_id, load_policy(cfg.policy_file).version
+        )
+        page = render_report(report, out, lang)
+    engine.dispose()
+    console.print(f"已生成 report written to {page}")
+
+
+@model_app.command("monitor")
+def model_monitor(
+    as_of: Annotated[str, typer.Option("--as-of", help="Today's population: features as of.")],
+    bank: BankOption = None,
+) -> None:
+    """PSI of the champion's score and inputs, training population → today's; warns > 0.25."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.engines import scoring_reader
+    from puhui.scoring.metrics import PSI_WARNING, psi_level
+    from puhui.scoring.service import monitor
+
+    day = parse_date(as_of, "--as-of")
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with scoring_reader(cfg) as con, unit_of_work(engine) as session:
+        champion, drifts = monitor(con, session, cfg.models_dir, day, _bank_owner(bank))
+        champion_id = champion.id
+    engine.dispose()
+    table = Table(title=f"稳定性 Stability of model {champion_id}: training → {day}")
+    for column in ("variable", "PSI", "level"):
+        table.add_column(column, justify="right" if column == "PSI" else "left")
+    for drift in drifts:
+        table.add_row(drift.name, f"{drift.psi:.4f}", psi_level(drift.psi) or "")
+    console.print(table)
+    warned = [d.name for d in drifts if d.psi > PSI_WARNING]
+    if warned:
+        err_console.print(
+            f"[yellow]警告 warning:[/yellow] PSI above {PSI_WARNING} for {', '.join(warned)}",
+            highlight=False,
+        )
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="A simulator's truth/ folder.")],
+    bank: BankOption = None,
+) -> None:
+    """AUC of the champion (and challengers) on the simulator's hidden future loans,
+    beside the AUC of the true default probabilities (the oracle)."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.engines import scoring_reader
+    from puhui.scoring.service import evaluate_on_truth
+
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with scoring_reader(cfg) as con, unit_of_work(engine) as session:
+        result = evaluate_on_truth(con, session, truth, _bank_owner(bank))
+        rows = [(str(m.id), m.kind, m.status, s) for m, s in result.models]
+    engine.dispose()
+    table = _metrics_table(
+        f"隐藏结果 Hidden outcomes: {result.loans:,} loans started after {result.as_of}"
+    )
+    for model_id, kind, status, m in [*rows, ("", "oracle", "true PD", result.oracle)]:
+        table.add_row(
+            model_id,
+            kind,
+            status,
+            "future",
+            f"{m.n:,}",
+            f"{m.bads:,}",
+            f"{m.auc:.4f}",
+            f"{m.gini:.4f}",
+            f"{m.ks:.4f}",
+        )
+    console.print(table)
+    champion = rows[0][3]
+    console.print(
+        f"冠军与真值 AUC 之差 champion AUC − oracle AUC: {champion.auc - result.oracle.auc:+.4f}"
+    )
+
+
+@score_app.callback(invoke_without_command=True)
+def score(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")] = None,
+    bank: BankOption = None,
+) -> None:
+    """Score every business as of a date: score, PD, tier, credit points, limit, rate, reasons."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if as_of is None:
+        raise PuhuiError("需要 --as-of YYYY-MM-DD", "--as-of YYYY-MM-DD is required")
+    from puhui.db import make_engine, unit_of_work
+    from puhui.scoring.engines import score as score_on_engine
+    from puhui.scoring.policy import load_policy
+
+    day = parse_date(as_of, "--as-of")
+    cfg = settings()
+    policy = load_policy(cfg.policy_file)
+    engine = make_engine(cfg.app_database_url)
+    with console.status(f"评分 scoring as of {day}"), unit_of_work(engine) as session:
+        run = score_on_engine(cfg, session, day, policy, _bank_owner(bank))
+    engine.dispose()
+    shadow = (
+        f", challengers {', '.join(map(str, run.challenger_ids))}" if run.challenger_ids else ""
+    )
+    console.print(
+        f"已评分 scored {run.scored:,} businesses as of {day} with model {run.champion_id}"
+        f"{shadow}; {run.admitted:,} admitted; policy {run.policy_version}"
+    )
+
+
+@score_app.command("export")
+def score_export(
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    bank: BankOption = None,
+) -> None:
+    """Write the scores of a date as CSV: uscc,score,pd,tier,credit_points,pre_credit_limit,
+    rate,reason_1,reason_2,reason_3 (and each challenger's columns)."""
+    from puhui.scoring.engines import scoring_reader
+    from puhui.scoring.service import export_scores
+
+    day = parse_date(as_of, "--as-of")
+    with scoring_reader(settings()) as con:
+        count = export_scores(con, day, out, _bank_owner(bank))
+    console.print(f"已导出 exported {count:,} scores to {out}")
 
 
 @db_app.command("upgrade")

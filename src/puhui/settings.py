@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     @property
+    def policy_file(self) -> Path | None:
+        """The operator's policy (home/policy.yaml) if there is one, else None: the default."""
+        path = self.home / "policy.yaml"
+        return path if path.exists() else None
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 

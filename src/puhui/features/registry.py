@@ -56,6 +56,23 @@ def _count(name: str, zh: str, en: str, condition: str, window: str) -> Feature:
     return Feature(name, zh, en, f"count(*) FILTER (WHERE {condition})", fill="0", window=window)
 
 
+def _share(name: str, zh: str, en: str, condition: str, months: int) -> Feature:
+    """Share of the reported months of the last ``months`` in which ``condition`` held.
+
+    A share rather than a count, so that a business with a short history is compared
+    with others on the months it has.
+    """
+    window = f"m >= {{month}} - {months}"
+    return Feature(
+        name,
+        zh,
+        en,
+        f"count(*) FILTER (WHERE {window} AND {condition})"
+        f" / nullif(count(*) FILTER (WHERE {window}), 0)",
+        window=f"{months} months",
+    )
+
+
 # Periods 'YYYY-MM' as a month index, comparable with {month}.
 MONTH_INDEX = (
     "(CAST(substr(period, 1, 4) AS INTEGER) * 12 + CAST(substr(period, 6, 2) AS INTEGER) - 1)"
@@ -177,12 +194,28 @@ TAX = Block(
             fill="0",
             window="12 months",
         ),
+        Feature(
+            "revenue_growth_24m",
+            "近24个月收入月均增长率（对数趋势）",
+            "monthly growth rate of revenue over the last 24 months (slope of log revenue)",
+            # A slope over two years says more about how a business is run than a
+            # comparison of two windows, which one good or bad month can swing.
+            "regr_slope(ln(revenue), m) FILTER (WHERE m >= {month} - 24 AND revenue > 0)",
+            window="24 months",
+        ),
         _count(
             "tax_arrears_months_12m",
             "近12个月欠税月数",
             "months with tax arrears, last 12 months",
             "m >= {month} - 12 AND arrears > 0",
             "12 months",
+        ),
+        _share(
+            "tax_arrears_share_36m",
+            "近36个月欠税月份占比",
+            "share of reported months with tax arrears, last 36 months",
+            "arrears > 0",
+            36,
         ),
         Feature(
             "tax_arrears_latest",
@@ -258,6 +291,13 @@ SOCIAL_INSURANCE = Block(
             "m >= {month} - 12 AND arrears > 0",
             "12 months",
         ),
+        _share(
+            "insurance_arrears_share_36m",
+            "近36个月社保欠费月份占比",
+            "share of reported months with social-insurance arrears, last 36 months",
+            "arrears > 0",
+            36,
+        ),
         Feature(
             "insurance_paid_12m",
             "近12个月社保缴费（元）",
@@ -318,6 +358,13 @@ UTILITIES = Block(
             "months with an overdue utility bill, last 12 months",
             "m >= {month} - 12 AND overdue = 1",
             "12 months",
+        ),
+        _share(
+            "utility_overdue_share_36m",
+            "近36个月水电账期欠费占比",
+            "share of utility bills overdue, last 36 months",
+            "overdue = 1",
+            36,
         ),
         Feature(
             "utility_accounts",

@@ -47,6 +47,13 @@ def _table_matches(con: duckdb.DuckDBPyConnection) -> bool:
     return [r[0] for r in rows] == ["as_of", "uscc", *feature_names()]
 
 
+def has_features(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """Whether ``features`` holds rows of ``as_of`` computed with today's registry."""
+    return _table_matches(con) and bool(
+        scalar(con, f"SELECT count(*) FROM {TABLE} WHERE as_of = $1", [as_of])
+    )
+
+
 def compute_features(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
     """Compute the features as of ``as_of`` into ``features``; returns the businesses."""
     require_links(DuckDBEngine(con))
@@ -68,10 +75,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
 
 def export_features(con: duckdb.DuckDBPyConnection, as_of: date, out: Path) -> int:
     """Write the features of ``as_of`` (computed first if missing) to a Parquet file."""
-    has_rows = _table_matches(con) and scalar(
-        con, f"SELECT count(*) FROM {TABLE} WHERE as_of = $1", [as_of]
-    )
-    if not has_rows:
+    if not has_features(con, as_of):
         compute_features(con, as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     day = literal(as_of.isoformat())
