@@ -56,7 +56,7 @@ def score(
     spark.read.parquet(str(features)).createOrReplaceTempView("features")
     engine = SparkEngine(spark)
     table, run = service.score_tables(
-        lambda sql: engine.frame(sql).toArrow().to_pandas(), session, as_of, policy, owner
+        lambda sql: engine.frame(sql).toArrow(), session, as_of, policy, owner
     )
     out = _scores_dir(settings) / f"{as_of.isoformat()}_{owner}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ Challengers are scored beside it and stored with their own model id.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -323,11 +323,23 @@ def load_training(models_dir: Path, model: ModelVersion) -> TrainingSet:
 
 
 #: Runs one DuckDB-dialect SELECT on the warehouse's engine and returns its rows.
-Query = Callable[[str], pd.DataFrame]
+Query = Callable[[str], pa.Table]
 
 
 def duckdb_query(con: duckdb.DuckDBPyConnection) -> Query:
-    return lambda sql: con.sql(sql).df()
+    return lambda sql: con.sql(sql).to_arrow_table()
+
+
+def column(table: pa.Table, name: str) -> np.ndarray:
+    """One column as numpy: numbers as float64 with NaN for NULL, text as objects."""
+    values = table.column(name)
+    kind = values.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if pa.types.is_decimal(kind):
+            values = values.cast(pa.float64())
+        # NULLs of an integer column come back as NaN in a float array.
+        return np.asarray(values.to_numpy(), dtype=np.float64)
+    return np.asarray(values.to_numpy())
 
 
 def _day(as_of: date) -> str:
@@ -336,7 +348,9 @@ def _day(as_of: date) -> str:
 
 def _feature_frame(query: Query, as_of: date, columns: Sequence[str]) -> pd.DataFrame:
     listed = ", ".join(["uscc", *columns])
-    return query(f"SELECT {listed} FROM features WHERE as_of = {_day(as_of)} ORDER BY uscc")
+    sql = f"SELECT {listed} FROM features WHERE as_of = {_day(as_of)} ORDER BY uscc"
+    frame: pd.DataFrame = query(sql).to_pandas()
+    return frame
 
 
 def _require_features(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
@@ -360,14 +374,13 @@ class ScoreRun:
 
 def scorecard_frame(
     query: Query, scorecard: Scorecard, as_of: date, extra: Sequence[str]
-) -> pd.DataFrame:
-    """Score and points of every business, computed by the warehouse in one query."""
+) -> pa.Table:
+    """Score and points of every business, computed by the warehouse in one query (in no
+    particular order), with the ``extra`` feature columns."""
     columns = [f"({scorecard.score_sql()}) AS score"]
     columns += [f"({sql}) AS {points_column(name)}" for name, sql in scorecard.points_sql().items()]
     columns += list(extra)
-    return query(
-        f"SELECT uscc, {', '.join(columns)} FROM features WHERE as_of = {_day(as_of)} ORDER BY uscc"
-    )
+    return query(f"SELECT uscc, {', '.join(columns)} FROM features WHERE as_of = {_day(as_of)}")
 
 
 def points_column(variable: str) -> str:
@@ -391,17 +404,21 @@ def score_tables(
 
     artefact = load_artefact(champion)
     if isinstance(artefact, Scorecard):
-        frame = scorecard_frame(query, artefact, as_of, policy_inputs)
-        score = frame["score"].to_numpy(dtype=np.float64)
+        table = scorecard_frame(query, artefact, as_of, policy_inputs)
+        uscc = table.column("uscc").combine_chunks()
+        score = column(table, "score")
         pd_ = artefact.pd(score)
-        point_columns = [points_column(v.name) for v in artefact.variables]
-        reasons = artefact.reasons(frame[point_columns].to_numpy(dtype=np.float64))
+        points = np.column_stack([column(table, points_column(v.name)) for v in artefact.variables])
+        reasons = artefact.reasons(points)
+        inputs = {name: column(table, name) for name in policy_inputs}
     else:
         frame = _feature_frame(query, as_of, sorted({*artefact.features, *policy_inputs}))
+        uscc = pa.array(frame["uscc"].to_numpy().astype(str))
         score, pd_ = predict(artefact, frame)
         reasons = artefact.reasons(frame)
+        inputs = {name: frame[name].to_numpy() for name in policy_inputs}
     champion_table = _scores_table(
-        frame, score, pd_, reasons, policy, as_of, owner, champion.id, CHAMPION, now
+        uscc, score, pd_, reasons, inputs, policy, as_of, owner, champion.id, CHAMPION, now
     )
     tables.append(champion_table)
     admitted = int(np.count_nonzero(champion_table["admitted"].to_numpy()))
@@ -409,16 +426,19 @@ def score_tables(
     if challengers:
         features = sorted({f for m in challengers for f in _inputs(load_artefact(m))})
         plain = _feature_frame(query, as_of, sorted({*features, *policy_inputs}))
+        plain_uscc = pa.array(plain["uscc"].to_numpy().astype(str))
+        plain_inputs = {name: plain[name].to_numpy() for name in policy_inputs}
         for model in challengers:
             shadow = load_artefact(model)
             score_c, pd_c = predict(shadow, plain)
             reasons_c = reasons_of(shadow, plain)
             tables.append(
                 _scores_table(
-                    plain,
+                    plain_uscc,
                     score_c,
                     pd_c,
                     reasons_c,
+                    plain_inputs,
                     policy,
                     as_of,
                     owner,
@@ -432,7 +452,7 @@ def score_tables(
         owner,
         champion.id,
         [m.id for m in challengers],
-        len(frame),
+        len(uscc),
         admitted,
         policy.version,
     )
@@ -460,10 +480,11 @@ def _inputs(artefact: AnyModel) -> list[str]:
 
 
 def _scores_table(
-    frame: pd.DataFrame,
+    uscc: pa.Array,
     score: np.ndarray,
     pd_: np.ndarray,
     reasons: np.ndarray,
+    inputs: Mapping[str, np.ndarray],
     policy: Policy,
     as_of: date,
     owner: str,
@@ -471,9 +492,8 @@ def _scores_table(
     role: str,
     now: datetime,
 ) -> pa.Table:
-    inputs = {name: frame[name].to_numpy() for name in policy.features_used}
     outcome = evaluate_policy(policy, pd_, inputs)
-    n = len(frame)
+    n = len(uscc)
     knockouts = np.zeros(n, dtype="U1")
     for j, code in enumerate(outcome.knockout_codes):
         knockouts = np.where(outcome.knockouts[:, j], np.char.add(knockouts, code + ","), knockouts)
@@ -483,7 +503,7 @@ def _scores_table(
             "owner": pa.array([owner] * n),
             "model_id": pa.array(np.full(n, model_id, dtype=np.int32)),
             "role": pa.array([role] * n),
-            "uscc": pa.array(frame["uscc"].to_numpy().astype(str)),
+            "uscc": uscc,
             "score": pa.array(np.asarray(score, dtype=np.float64)),
             "pd": pa.array(np.asarray(pd_, dtype=np.float64)),
             "tier": pa.array(outcome.tier.astype(str)),
