@@ -39,6 +39,12 @@ demo: $(VENV)/.installed
 	$(BIN)/puhui --home $(PUHUI_HOME) features export --as-of $(DEMO_AS_OF) \
 		--out $(PUHUI_HOME)/reports/features.parquet
 	$(BIN)/puhui --home $(PUHUI_HOME) publish --as-of $(DEMO_AS_OF)
+	$(BIN)/puhui --home $(PUHUI_HOME) model train --as-of $(DEMO_AS_OF)
+	$(BIN)/puhui --home $(PUHUI_HOME) score --as-of $(DEMO_AS_OF)
+	$(BIN)/puhui --home $(PUHUI_HOME) score export --as-of $(DEMO_AS_OF) \
+		--out $(PUHUI_HOME)/reports/scores.csv
+	$(BIN)/puhui --home $(PUHUI_HOME) model report 1 --out $(PUHUI_HOME)/reports/model-1
+	$(BIN)/puhui --home $(PUHUI_HOME) model evaluate --truth $(PUHUI_HOME)/delivery/truth
 	@echo ""
 	@echo "Puhui demo region is ready in $(PUHUI_HOME)/"
 	@echo "  app database:   $(PUHUI_HOME)/app.db (reference tables seeded)"
@@ -46,9 +52,10 @@ demo: $(VENV)/.installed
 	@echo "  hidden truth:   $(PUHUI_HOME)/delivery/truth/ (the pipeline never reads it)"
 	@echo "  warehouse:      $(PUHUI_HOME)/warehouse/warehouse.duckdb (validated feeds, quarantine)"
 	@echo "  reports:        $(PUHUI_HOME)/reports/ingest.json, quarantine.csv, links.csv,"
-	@echo "                  features.parquet; profiles (画像) in the app database"
-	@echo "  pipeline steps: db upgrade, simulate, ingest, link, features, publish. Scoring and"
-	@echo "                  the web app come with their issues; there is no web app to serve yet."
+	@echo "                  features.parquet, scores.csv, model-1/index.html (validation report);"
+	@echo "                  profiles (画像) and the model registry in the app database"
+	@echo "  pipeline steps: db upgrade, simulate, ingest, link, features, publish, model train,"
+	@echo "                  score. The web app comes with its issue; there is none to serve yet."
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
