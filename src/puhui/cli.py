@@ -586,7 +586,7 @@ def model_report(
     from puhui.db import make_engine, unit_of_work
     from puhui.scoring.policy import load_policy
     from puhui.scoring.report import render_report
-    from puhui.scoring.service import build_report
+    from puhui.scoring.service import build_report, get_model, write_artefacts
 
     if lang not in ("zh", "en"):
         raise PuhuiError(
@@ -602,6 +602,7 @@ def model_report(
             session, cfg.models_dir, model_id, load_policy(cfg.policy_file).version
         )
         page = render_report(report, out, lang)
+        write_artefacts(get_model(session, model_id), out)
     engine.dispose()
     console.print(f"已生成 report written to {page}")
 

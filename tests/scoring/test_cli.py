@@ -68,6 +68,8 @@ def test_train_score_report_promote(home: Path, linked_region: tuple[Path, Path]
     report = run(home, "model", "report", "1", "--out", str(home / "report"))
     assert report.returncode == 0, report.stderr
     assert (home / "report" / "index.html").exists()
+    assert (home / "report" / "scorecard-1.json").exists()
+    assert (home / "report" / "points-1.csv").read_text().startswith("variable,bin,")
     compared = run(home, "model", "compare", "1", "2")
     assert compared.returncode == 0, compared.stderr
     monitored = run(home, "model", "monitor", "--as-of", "2026-06-30")

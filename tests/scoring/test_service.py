@@ -98,7 +98,9 @@ def test_region_is_scored_inside_the_warehouse(
     refused = champion.set_index("uscc").loc[dishonest]
     assert (~refused["admitted"]).all()
     assert refused["knockouts"].str.contains("dishonest").all()
-    # The riskiest businesses have reasons; a reason is a variable of the card.
+    # Every score below the card's best has a reason; a reason is a variable of the card.
+    best = sum(v.best_points for v in card.variables)
+    assert champion.loc[champion["score"] < best, "reason_1"].notna().all()
     risky = champion.nsmallest(50, "score")
     assert risky["reason_1"].notna().all()
     assert set(risky["reason_1"]) <= {v.name for v in card.variables}

@@ -815,3 +815,19 @@ def build_report(
         score_psi=psi(train_sample.score, oot_sample.score),
         notes=notes,
     )
+
+
+def write_artefacts(model: ModelVersion, out_dir: Path) -> list[Path]:
+    """The model's readable artefacts beside its report: the JSON as registered, and for a
+    scorecard its points table as CSV."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    artefact = load_artefact(model)
+    json_path = out_dir / f"{model.kind}-{model.id}.json"
+    json_path.write_text(model.artefact, encoding="utf-8")
+    written.append(json_path)
+    if isinstance(artefact, Scorecard):
+        csv_path = out_dir / f"points-{model.id}.csv"
+        csv_path.write_text(artefact.points_csv(), encoding="utf-8")
+        written.append(csv_path)
+    return written

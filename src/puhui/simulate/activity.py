@@ -440,13 +440,22 @@ def _event_months(chunk: Chunk, rate_per_year: FloatArray) -> tuple[IntArray, In
     return np.repeat(local, reps).astype(np.int64), np.repeat(month, reps).astype(np.int64)
 
 
+def _event_days(chunk: Chunk, local: IntArray, month: IntArray) -> npt.NDArray[np.datetime64]:
+    """A day in each event's month, never before the business was established (a business
+    founded mid-month has no penalty or case dated earlier that month)."""
+    window = chunk.region.window
+    day = window.month_start(month) + chunk.rng.integers(0, 28, size=len(local))
+    established = chunk.take("established")[local].astype("datetime64[D]")
+    earliest: npt.NDArray[np.datetime64] = np.maximum(day, established)
+    return earliest
+
+
 def penalties_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     rng = chunk.rng
     rate = 0.03 * np.exp(-0.6 * chunk.take("soundness"))
     local, month = _event_months(chunk, rate)
     n = len(local)
-    window = chunk.region.window
-    decided = window.month_start(month) + rng.integers(0, 28, size=n)
+    decided = _event_days(chunk, local, month)
     kinds = np.array(list(PENALTY_KINDS))
     kind = kinds[rng.choice(len(kinds), size=n, p=[0.38, 0.47, 0.05, 0.07, 0.03])]
     amount = np.where(
@@ -511,7 +520,7 @@ def court_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
         np.where(roll < 0.45, "defendant", np.where(roll < 0.8, "executed", "dishonest")),
         np.where(roll < 0.6, "defendant", "plaintiff"),
     )
-    filed = window.month_start(month) + rng.integers(0, 28, size=n)
+    filed = _event_days(chunk, local, month)
     closes = rng.random(n) < 0.7
     closed_on = filed + rng.integers(30, 300, size=n)
     closed_on = np.where(closes & (closed_on < window.as_of_day), closed_on, NAT)
@@ -544,7 +553,13 @@ def court_rows(chunk: Chunk) -> tuple[Columns, StrArray]:
     bank = bank_names[rng.integers(0, len(bank_names), size=n)]
     other_business = rng.integers(0, len(b), size=n)
     outsider = rng.integers(len(b), len(people), size=n)
-    counter_is_business = (other_roll >= 0.75) & (other_business != g)
+    # A business can be a counterparty only while it exists: founded before the filing
+    # and not yet closed.
+    other_closed = b.closed_month[other_business]
+    counter_exists = (b.established[other_business] < filed) & (
+        (other_closed == NO_MONTH) | (other_closed > month)
+    )
+    counter_is_business = (other_roll >= 0.75) & (other_business != g) & counter_exists
     counter_name = np.where(
         counter_is_business,
         b.name[other_business],
