@@ -612,7 +612,8 @@ def model_monitor(
     as_of: Annotated[str, typer.Option("--as-of", help="Today's population: features as of.")],
     bank: BankOption = None,
 ) -> None:
-    """PSI of the champion's score and inputs, training population → today's; warns > 0.25."""
+    """PSI of the champion's score and every feature, training population → today's;
+    warns when the score or an input of the model is above 0.25."""
     from puhui.db import make_engine, unit_of_work
     from puhui.scoring.engines import scoring_reader
     from puhui.scoring.metrics import PSI_WARNING, psi_level
@@ -626,12 +627,13 @@ def model_monitor(
         champion_id = champion.id
     engine.dispose()
     table = Table(title=f"稳定性 Stability of model {champion_id}: training → {day}")
-    for column in ("variable", "PSI", "level"):
+    for column in ("variable", "in model", "PSI", "level"):
         table.add_column(column, justify="right" if column == "PSI" else "left")
     for drift in drifts:
-        table.add_row(drift.name, f"{drift.psi:.4f}", psi_level(drift.psi) or "")
+        used = "✓" if drift.in_model else ""
+        table.add_row(drift.name, used, f"{drift.psi:.4f}", psi_level(drift.psi) or "")
     console.print(table)
-    warned = [d.name for d in drifts if d.psi > PSI_WARNING]
+    warned = [d.name for d in drifts if d.in_model and d.psi > PSI_WARNING]
     if warned:
         err_console.print(
             f"[yellow]警告 warning:[/yellow] PSI above {PSI_WARNING} for {', '.join(warned)}",

@@ -631,6 +631,7 @@ def export_scores(
 class Drift:
     name: str
     psi: float
+    in_model: bool  # an input of the champion (the score's own row counts as one)
 
 
 def monitor(
@@ -640,16 +641,18 @@ def monitor(
     as_of: date,
     owner: str = PLATFORM,
 ) -> tuple[ModelVersion, list[Drift]]:
-    """PSI of the champion's score and of each of its inputs: training samples → ``as_of``.
+    """PSI of the champion's score and of every model feature: training samples → ``as_of``.
 
-    The first row is the score; then every input, largest PSI first.
+    The first row is the score; then the champion's inputs, then the other features, each
+    largest PSI first. A feature the training samples do not hold is left out.
     """
     _require_features(con, as_of)
     champion = champion_of(session, owner)
     artefact = load_artefact(champion)
     training = load_training(models_dir, champion)
-    names = _inputs(artefact)
-    today = _feature_frame(duckdb_query(con), as_of, sorted(set(names) | set(model_features())))
+    inputs = set(_inputs(artefact))
+    names = [n for n in model_features() if n in training.frame.columns]
+    today = _feature_frame(duckdb_query(con), as_of, sorted(inputs | set(names)))
     expected_score, _ = predict(artefact, training.frame)
     actual_score, _ = predict(artefact, today)
     drifts = []
@@ -659,9 +662,9 @@ def monitor(
             value = psi_categorical(expected.astype(object), actual.astype(object))
         else:
             value = psi(expected.astype(np.float64), actual.astype(np.float64))
-        drifts.append(Drift(name, value))
-    drifts.sort(key=lambda d: -d.psi)
-    return champion, [Drift("score", psi(expected_score, actual_score)), *drifts]
+        drifts.append(Drift(name, value, name in inputs))
+    drifts.sort(key=lambda d: (not d.in_model, -d.psi))
+    return champion, [Drift("score", psi(expected_score, actual_score), True), *drifts]
 
 
 def feature_labels() -> dict[str, tuple[str, str]]:
