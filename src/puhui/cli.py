@@ -403,7 +403,7 @@ def model_fit(
         metrics.add_column(column, justify="left" if column == "sample" else "right")
     for name, m in (("train", result.train), ("test", result.test)):
         metrics.add_row(
-            name, f"{m.rows:,}", f"{m.bads:,}", f"{m.auc:.4f}", f"{m.gini:.4f}", f"{m.ks:.4f}"
+            name, f"{m.n:,}", f"{m.bads:,}", f"{m.auc:.4f}", f"{m.gini:.4f}", f"{m.ks:.4f}"
         )
     console.print(metrics)
     dropped = sum(1 for s in card.selection if not s.selected)

@@ -33,11 +33,10 @@ import pandas as pd
 
 from puhui.errors import PuhuiError
 from puhui.ingest.readers import detect_encoding, normalize_header
-from puhui.scoring.metrics import auc, gini, ks
+from puhui.scoring.metrics import SampleMetrics, sample_metrics
 from puhui.scoring.scorecard import (
     CATEGORICAL,
     NUMERICAL,
-    FloatArray,
     Scorecard,
     ScorecardParams,
     as_float,
@@ -80,15 +79,6 @@ class Table:
             return name
         wanted = normalize_header(name)
         return next((c for c in self.frame.columns if normalize_header(c) == wanted), None)
-
-
-@dataclass(frozen=True)
-class SampleMetrics:
-    rows: int
-    bads: int
-    auc: float
-    gini: float
-    ks: float
 
 
 @dataclass(frozen=True)
@@ -248,13 +238,6 @@ def target_labels(table: Table, column: str, bad_value: str) -> tuple[np.ndarray
 # --- fit and apply ----------------------------------------------------------------------------
 
 
-def _metrics(y: np.ndarray, score: FloatArray) -> SampleMetrics:
-    risk = -score  # higher score is safer; the metrics want higher = riskier
-    return SampleMetrics(
-        rows=len(y), bads=int(y.sum()), auc=auc(y, risk), gini=gini(y, risk), ks=ks(y, risk)
-    )
-
-
 def fit_table(
     csv_path: Path,
     target: str,
@@ -321,8 +304,8 @@ def fit_table(
     )
     result = FitResult(
         scorecard=card,
-        train=_metrics(y_all[train_rows], card.score(train)),
-        test=_metrics(y_all[test_rows], card.score(test)),
+        train=sample_metrics("train", y_all[train_rows], card.pd(card.score(train))),
+        test=sample_metrics("test", y_all[test_rows], card.pd(card.score(test))),
         columns=types,
         excluded=excluded,
         skipped_rows=skipped,
@@ -346,7 +329,7 @@ def _write_model(result: FitResult, table: Table, seed: int, test_share: float) 
     (out / POINTS_FILE).write_text(card.points_csv(), encoding="utf-8")
     metrics: dict[str, Any] = {
         sample: {
-            "n": m.rows,
+            "n": m.n,
             "bads": m.bads,
             "auc": _finite(m.auc),
             "gini": _finite(m.gini),
