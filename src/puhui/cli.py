@@ -46,6 +46,17 @@ model_app = typer.Typer(help="Credit models: scorecards and their use.", no_args
 app.add_typer(model_app, name="model")
 score_app = typer.Typer(help="Score every business (run with --as-of to score).")
 app.add_typer(score_app, name="score")
+users_app = typer.Typer(
+    help="People who sign in: businesses, bank staff, government, operators.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+banks_app = typer.Typer(help="Banks that lend on the platform.", no_args_is_help=True)
+app.add_typer(banks_app, name="banks")
+clients_app = typer.Typer(
+    help="A bank's systems that call the API (OAuth2 client credentials).", no_args_is_help=True
+)
+app.add_typer(clients_app, name="clients")
 
 _state: dict[str, object] = {"debug": False}
 
@@ -726,6 +737,222 @@ def score_export(
     with scoring_reader(settings()) as con:
         count = export_scores(con, day, out, _bank_owner(bank))
     console.print(f"已导出 exported {count:,} scores to {out}")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option("--username", help="Sign-in name.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="enterprise, bank_officer, bank_admin, customer_manager, government or operator.",
+        ),
+    ],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="PUHUI_USER_PASSWORD",
+            show_envvar=False,
+            help="Password (else $PUHUI_USER_PASSWORD, else asked: keeps it out of history).",
+        ),
+    ] = None,
+    bank: Annotated[
+        str | None, typer.Option("--bank", help="Bank code: bank roles, customer managers.")
+    ] = None,
+    uscc: Annotated[
+        str | None, typer.Option("--uscc", help="The business's USCC: enterprise users.")
+    ] = None,
+) -> None:
+    """Create a user; the password is stored as an argon2id hash."""
+    from puhui.accounts.actor import Actor
+    from puhui.accounts.service import create_user, require_schema
+    from puhui.db import make_engine, unit_of_work
+
+    if password is None:
+        try:
+            # No echo to hide when the password is piped in (and getpass would warn).
+            password = typer.prompt(
+                "密码 Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True
+            )
+        except typer.Abort:
+            raise PuhuiError(
+                "需要密码：--password、环境变量 PUHUI_USER_PASSWORD 或在提示时输入",
+                "a password is needed: --password, $PUHUI_USER_PASSWORD, or typed when asked",
+            ) from None
+    engine = make_engine(settings().app_database_url)
+    with unit_of_work(engine) as session:
+        require_schema(session)
+        user = create_user(
+            session,
+            Actor.system(),
+            username=username,
+            password=str(password),
+            role=role,
+            bank_code=bank,
+            uscc=uscc,
+        )
+        line = f"已创建用户 user created: {user.username} (id {user.id}, {user.role})"
+    engine.dispose()
+    console.print(line, highlight=False)
+
+
+@users_app.command("list")
+def users_list(
+    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+) -> None:
+    """Users, a hundred per page."""
+    from puhui.accounts.actor import Actor
+    from puhui.accounts.service import list_users, require_schema
+    from puhui.db import make_engine, unit_of_work
+    from puhui.pagination import MAX_SIZE, PageRequest
+
+    engine = make_engine(settings().app_database_url)
+    table = Table(title="用户 Users")
+    for column in ("id", "username", "role", "bank", "uscc", "active", "created"):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    with unit_of_work(engine) as session:
+        require_schema(session)
+        result = list_users(session, Actor.system(), PageRequest(page, MAX_SIZE))
+        for user in result.items:
+            table.add_row(
+                str(user.id),
+                user.username,
+                user.role,
+                user.bank_code or "",
+                user.uscc or "",
+                "yes" if user.active else "no",
+                user.created_at.isoformat(timespec="seconds"),
+            )
+    engine.dispose()
+    console.print(table)
+    console.print(f"共 {result.total:,} total, page {result.page}", highlight=False)
+
+
+@banks_app.command("create")
+def banks_create(
+    code: Annotated[str, typer.Option("--code", help="Short code, e.g. ZJRCB.")],
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+) -> None:
+    """Create a bank."""
+    from puhui.accounts.actor import Actor
+    from puhui.accounts.service import create_bank, require_schema
+    from puhui.db import make_engine, unit_of_work
+
+    engine = make_engine(settings().app_database_url)
+    with unit_of_work(engine) as session:
+        require_schema(session)
+        bank = create_bank(session, Actor.system(), code, name)
+        line = f"已创建银行 bank created: {bank.code} {bank.name}"
+    engine.dispose()
+    console.print(line, highlight=False)
+
+
+@banks_app.command("list")
+def banks_list() -> None:
+    """Every bank."""
+    from puhui.accounts.service import list_banks, require_schema
+    from puhui.db import make_engine, unit_of_work
+
+    engine = make_engine(settings().app_database_url)
+    table = Table(title="银行 Banks")
+    for column in ("code", "name", "created"):
+        table.add_column(column)
+    with unit_of_work(engine) as session:
+        require_schema(session)
+        for bank in list_banks(session):
+            table.add_row(bank.code, bank.name, bank.created_at.isoformat(timespec="seconds"))
+    engine.dispose()
+    console.print(table)
+
+
+@clients_app.command("create")
+def clients_create(
+    bank: Annotated[str, typer.Option("--bank", help="Code of the bank the system belongs to.")],
+    name: Annotated[str, typer.Option("--name", help="What the system is, e.g. loan origination.")],
+) -> None:
+    """Create an API client for a bank's system; its secret is shown once, here."""
+    from puhui.accounts.actor import Actor
+    from puhui.accounts.service import create_client, require_schema
+    from puhui.db import make_engine, unit_of_work
+
+    engine = make_engine(settings().app_database_url)
+    with unit_of_work(engine) as session:
+        require_schema(session)
+        created = create_client(session, Actor.system(), bank, name)
+        client_id, secret = created.client.client_id, created.secret
+    engine.dispose()
+    console.print(f"client_id:     {client_id}", highlight=False)
+    console.print(f"client_secret: {secret}", highlight=False)
+    err_console.print(
+        "请立即妥善保存密钥，之后无法再次查看 (store the secret now: it is not shown again)"
+    )
+
+
+@clients_app.command("list")
+def clients_list(
+    bank: Annotated[str | None, typer.Option("--bank", help="Only this bank's.")] = None,
+) -> None:
+    """API clients (never their secrets)."""
+    from puhui.accounts.service import list_clients, require_schema
+    from puhui.db import make_engine, unit_of_work
+
+    engine = make_engine(settings().app_database_url)
+    table = Table(title="API 客户端 API clients")
+    for column in ("client_id", "bank", "name", "active", "created"):
+        table.add_column(column)
+    with unit_of_work(engine) as session:
+        require_schema(session)
+        for client in list_clients(session, bank):
+            table.add_row(
+                client.client_id,
+                client.bank_code,
+                client.name,
+                "yes" if client.active else "no",
+                client.created_at.isoformat(timespec="seconds"),
+            )
+    engine.dispose()
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Processes.")] = 1,
+) -> None:
+    """Serve the web pages and the /api/v1 API with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from puhui.accounts.service import require_schema
+    from puhui.db import make_engine, unit_of_work
+
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with unit_of_work(engine) as session:
+        require_schema(session)
+    engine.dispose()
+    # Workers build the app from the environment: hand --home on, and make the session key
+    # here once, so that workers do not race to create it.
+    os.environ["PUHUI_HOME"] = str(cfg.home.resolve())
+    _ = cfg.session_key
+    if cfg.cookie_secure:
+        err_console.print(
+            "提示 note: 会话 Cookie 仅经 HTTPS 发送 (session cookies are Secure: serve behind "
+            "HTTPS, or set PUHUI_COOKIE_SECURE=false for plain http on this machine)",
+            highlight=False,
+        )
+    uvicorn.run(
+        "puhui.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
 
 
 @db_app.command("upgrade")

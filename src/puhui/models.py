@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     """Import each domain's ``models`` module; their tables register on ``Base.metadata``."""
+    import puhui.accounts.models
     import puhui.features.models
     import puhui.reference.models
     import puhui.scoring.models  # noqa: F401

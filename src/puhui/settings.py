@@ -43,6 +43,24 @@ class Settings(BaseSettings):
         default=None,
         description="key for hashing person ids; default a random key kept in home/secret.key",
     )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="key signing web session cookies; default a random key in home/session.key",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="send cookies over HTTPS only (Secure); turn off only for http://127.0.0.1",
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="page session lifetime")
+    token_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="lifetime of an API bearer token"
+    )
+    login_attempts: int = Field(
+        default=5, ge=1, description="failed sign-ins per name and address before a pause"
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="how long failed sign-ins count towards the pause"
+    )
 
     @property
     def app_database_url(self) -> str:
@@ -89,6 +107,23 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
         return key_file.read_text().strip().encode()
+
+    @cached_property
+    def session_key(self) -> str:
+        """Key signing the web session cookie: from the env, else the region's own key file
+        (created once, owner-only), so sessions survive a restart and all workers agree."""
+        if self.session_secret is not None:
+            return self.session_secret.get_secret_value()
+        key_file = self.home / "session.key"
+        if not key_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another worker made it first
+                return key_file.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return key_file.read_text().strip()
 
     def ensure_home(self) -> None:
         for directory in (self.home, self.warehouse_dir, self.models_dir, self.reports_dir):

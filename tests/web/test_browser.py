@@ -1,0 +1,126 @@
+"""A person in a real browser: ``puhui serve``, Debian's Chromium, sign in, switch, sign out."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _cli(home: Path, *args: str, env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``puhui serve`` on a free port of 127.0.0.1 with a bank and a bank officer."""
+    home = tmp_path_factory.mktemp("serve")
+    env = {**os.environ, "PUHUI_COOKIE_SECURE": "false", "PUHUI_USER_PASSWORD": "secret-pass-1"}
+    env.pop("PUHUI_DATABASE_URL", None)
+    _cli(home, "db", "upgrade", env=env)
+    _cli(home, "banks", "create", "--code", "ZJRCB", "--name", "浙江农商银行", env=env)
+    _cli(
+        home,
+        *("users", "create", "--username", "officer", "--role", "bank_officer", "--bank", "ZJRCB"),
+        env=env,
+    )
+    port = _free_port()
+    log = (home / "serve.log").open("w")  # a file, never a pipe that could fill up and block
+    process = subprocess.Popen(
+        [sys.executable, "-m", "puhui.cli", "--home", str(home), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None:
+                    pytest.fail(f"puhui serve exited: {(home / 'serve.log').read_text()}")
+                time.sleep(0.2)
+        else:
+            pytest.fail("puhui serve did not answer /healthz")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium package")
+def test_sign_in_see_chinese_home_switch_to_english_sign_out(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            # A phone-sized window: the layout must work there.
+            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            failed: list[str] = []
+            page.on("requestfailed", lambda request: failed.append(request.url))
+            outside: list[str] = []
+            page.on(
+                "request",
+                lambda request: (
+                    outside.append(request.url) if not request.url.startswith(server) else None
+                ),
+            )
+            page.goto(server + "/")
+            assert page.url.startswith(server + "/login")
+            assert page.locator("h1").inner_text() == "登录"
+            page.fill("#username", "officer")
+            page.fill("#password", "secret-pass-1")
+            page.click("button[type=submit]")
+            page.wait_for_url(server + "/")
+            assert page.locator("h1").inner_text() == "欢迎，officer"
+            assert "浙江农商银行 (ZJRCB)" in page.content()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no side-scroll
+
+            page.click("text=English")
+            page.wait_for_url("**/?lang=en")
+            assert page.locator("h1").inner_text() == "Welcome, officer"
+            assert "Bank officer" in page.content()
+            page.goto(server + "/")  # the choice is remembered
+            assert page.locator("h1").inner_text() == "Welcome, officer"
+
+            page.click("text=Sign out")
+            page.wait_for_url("**/login")
+            assert page.locator("h1").inner_text() == "Sign in"
+            page.goto(server + "/")
+            assert page.url.startswith(server + "/login")
+            assert not failed, failed
+            assert not outside, outside
+        finally:
+            browser.close()
