@@ -9,6 +9,10 @@ For a simulated delivery (made first if missing) this times, per feed file:
 * ``ingest``: ``puhui ingest`` of a delivery holding only that file, into a new warehouse
   (reading, checking, quarantining, hashing person ids and merging by key).
 
+Each is timed by the clock and by the CPU time of the process (all DuckDB threads). On a
+machine shared with other work the clock ratio swings with the neighbours' load; the CPU
+ratio much less.
+
 Run: ``python bench/bench_ingest.py [BUSINESSES] [--dir DELIVERY]``.
 """
 
@@ -28,32 +32,34 @@ from regions import delivery_dir, print_row, run_from_command_line
 FILES = ("utilities.csv", "social_insurance.csv", "tax.parquet")
 
 
-def raw_read(path: Path, database: str = ":memory:") -> tuple[int, float]:
+def raw_read(path: Path, database: str = ":memory:") -> tuple[int, float, float]:
+    """(rows, seconds, CPU seconds) of DuckDB's own read of ``path`` into a table."""
     con = duckdb.connect(database)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if path.suffix == ".csv":
         source = f"read_csv('{path}', all_varchar = true, header = true)"
     else:
         source = f"read_parquet('{path}')"
     con.execute(f"CREATE TABLE raw AS SELECT * FROM {source}")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     con.close()
-    return int(rows), seconds
+    return int(rows), seconds, cpu
 
 
-def ingest_one(path: Path) -> tuple[int, float]:
+def ingest_one(path: Path) -> tuple[int, float, float]:
+    """(rows read, seconds, CPU seconds) of ingesting ``path`` alone into a new warehouse."""
     with tempfile.TemporaryDirectory(prefix="puhui-bench-ingest-") as tmp:
         delivery = Path(tmp) / "delivery"
         delivery.mkdir()
         os.link(path, delivery / path.name)
         con = connect(Path(tmp) / "w.duckdb", b"bench-key")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = ingest_delivery(con, delivery)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         con.close()
     counts = next(iter(report.feeds.values()))
-    return counts.read, seconds
+    return counts.read, seconds, cpu
 
 
 def main(businesses: int, directory: Path | None) -> None:
@@ -67,14 +73,17 @@ def main(businesses: int, directory: Path | None) -> None:
         "ingest rows/s",
         "vs raw",
         "vs load",
+        "raw cpu s",
+        "ingest cpu s",
+        "cpu vs raw",
     )
     print_row(header, 16)
     for name in FILES:
         path = directory / name
-        rows, raw_s = raw_read(path)
+        rows, raw_s, raw_cpu = raw_read(path)
         with tempfile.TemporaryDirectory(prefix="puhui-bench-raw-") as tmp:
-            _, load_s = raw_read(path, str(Path(tmp) / "raw.duckdb"))
-        read, ingest_s = ingest_one(path)
+            _, load_s, _ = raw_read(path, str(Path(tmp) / "raw.duckdb"))
+        read, ingest_s, ingest_cpu = ingest_one(path)
         assert read == rows, (name, read, rows)
         cells = (
             name,
@@ -85,6 +94,9 @@ def main(businesses: int, directory: Path | None) -> None:
             f"{rows / ingest_s:,.0f}",
             f"{ingest_s / raw_s:.1f}x",
             f"{ingest_s / load_s:.1f}x",
+            f"{raw_cpu:.1f}",
+            f"{ingest_cpu:.1f}",
+            f"{ingest_cpu / raw_cpu:.1f}x",
         )
         print_row(cells, 16)
 

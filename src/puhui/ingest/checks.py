@@ -900,14 +900,19 @@ def _trimmed(d: SqlDialect, name: str) -> str:
     """
 
     def blank(char: str) -> str:
-        code = d.code_point.format(value=char)
-        return f"({code} <= 32 OR {code} = 160 OR {code} = 12288)"
+        # One IN list rather than ``c <= 32 OR c = 160 OR …``: the code point is then
+        # computed once, and taking the last character is what costs.
+        return f"({d.code_point.format(value=char)} IN ({_BLANK_CODES}))"
 
     trimmed = d.trim_chars.format(value=name, chars=d.literal(_TRIM_CHARS))
     return (
         f"CASE WHEN {blank(name)} OR {blank(d.last_char.format(value=name))}"
         f" THEN {trimmed} ELSE {name} END"
     )
+
+
+#: Code points of the characters :data:`_TRIM_CHARS` (and 0, an empty text's), as SQL.
+_BLANK_CODES = ", ".join(str(c) for c in sorted({0, *map(ord, _TRIM_CHARS)}))
 
 
 def _case(whens: list[tuple[str, str]], default: str = "NULL") -> str:
@@ -918,7 +923,12 @@ def _case(whens: list[tuple[str, str]], default: str = "NULL") -> str:
 
 
 def compile_checks(
-    feed: Feed, source: str, present: Collection[str], dialect: SqlDialect = DUCKDB
+    feed: Feed,
+    source: str,
+    present: Collection[str],
+    dialect: SqlDialect = DUCKDB,
+    *,
+    only: Collection[str] | None = None,
 ) -> str:
     """One SELECT, in ``dialect``, that checks and types every row of ``source`` against ``feed``.
 
@@ -930,6 +940,11 @@ def compile_checks(
     :func:`reference_tables` under their names, on the same connection or session
     (:func:`register_reference` for DuckDB). The output columns are typed as in
     :data:`SQL_TYPES`, in the dialect's names (:meth:`SqlDialect.sql_type`).
+
+    With ``only``, just those contract (or extension) columns are checked and typed; the
+    source's other contract columns pass through unchanged like extra columns, and absent
+    ones do not come out. The loader uses this to check some columns row by row and the
+    others once per distinct value (:func:`compile_value_checks`).
     """
     d = dialect
     present = list(dict.fromkeys(present))
@@ -944,6 +959,8 @@ def compile_checks(
         raise ValueError(f"source columns clash with the checks' own names: {clashes}")
     # Extensions (columns the platform understands beyond the contract) are checked too.
     columns = (*feed.columns, *feed.extensions)
+    if only is not None:
+        columns = tuple(col for col in columns if col.name in only)
     contract = {col.name for col in columns}
     extras = [name for name in present if name not in contract and name != ROW]
     has_parse_error = PARSE_ERROR in present
@@ -1014,6 +1031,8 @@ def compile_checks(
     for col in columns:
         for code in failure_codes(feed, col):
             keys[f"{col.name}{_SEP}{code}"] = render_message(feed, col.name, code)
+    if not firsts:  # no column checked here: every row passes
+        firsts = [f"CAST(NULL AS {d.sql_type('VARCHAR')})"]
     layer_d = f"coalesce({', '.join(firsts)}) AS {first}"
 
     outputs = [d.quote(ROW)]
@@ -1026,6 +1045,8 @@ def compile_checks(
     outputs += [d.quote(name) for name in extras]
 
     def lookup(index: int) -> str:
+        if not keys:
+            return f"CAST(NULL AS {d.sql_type('VARCHAR')})"
         whens = " ".join(
             f"WHEN {d.literal(k)} THEN {d.literal(words[index])}" for k, words in keys.items()
         )
@@ -1059,3 +1080,102 @@ def compile_checks(
     layer_d = select([layer_d], f"({layer_c}) AS {_INTERNAL}c")
     listed = ",\n    ".join(outputs)
     return f"SELECT\n    {listed}\nFROM ({layer_d}) AS {_INTERNAL}d"
+
+
+# --------------------------------------------------------------------------- by value
+
+#: Kinds whose check is a function of the value alone and whose values repeat (codes,
+#: identifiers, periods, dates): the loader checks each distinct value once and joins the
+#: verdict back, instead of checking every row. A monthly feed repeats each USCC and
+#: person id dozens of times and each period thousands of times.
+VALUE_KINDS = frozenset(
+    {
+        Kind.USCC,
+        Kind.PERSON_ID,
+        Kind.PARTY_ID,
+        Kind.DATE,
+        Kind.PERIOD,
+        Kind.YEAR,
+        Kind.INT,  # head counts, days past due: few distinct values
+        Kind.BOOL,
+        Kind.ENUM,
+        Kind.INDUSTRY,
+        Kind.DIVISION,
+        Kind.VILLAGE,
+    }
+)
+
+#: The column of distinct raw values a :func:`compile_value_checks` query reads.
+RAW = "_raw"
+
+
+def value_checked_columns(feed: Feed, present: Collection[str]) -> list[str]:
+    """The columns of ``feed`` (present in the source) to check once per distinct value.
+
+    Those of :data:`VALUE_KINDS` and personal columns (whose hash is also computed once per
+    value), but not the columns of a cross-column rule: their verdict depends on the row.
+    """
+    crossed = {r.column for r in CROSS_RULES if r.feed == feed.name}
+    crossed |= {r.other for r in CROSS_RULES if r.feed == feed.name}
+    return [
+        col.name
+        for col in (*feed.columns, *feed.extensions)
+        if col.name in present
+        and col.name not in crossed
+        and (col.kind in VALUE_KINDS or col.personal)
+    ]
+
+
+def compile_value_checks(feed: Feed, column: str, values: str) -> str:
+    """A DuckDB SELECT checking ``column`` of ``feed`` once per value of ``values``.
+
+    ``values`` is a relation with one text column :data:`RAW` (distinct raw values, NULL
+    included). The output has :data:`RAW`, the typed ``column`` and the four error columns,
+    exactly what :func:`compile_checks` gives a row holding that value.
+    """
+    source = f"(SELECT CAST(0 AS BIGINT) AS {ROW}, {RAW} AS {quote(column)}, {RAW} FROM {values})"
+    return compile_checks(feed, source, [ROW, column, RAW], only=[column])
+
+
+#: Numeric kinds, which a typed source column (a Parquet DOUBLE) can be checked as directly.
+NUMERIC_KINDS = frozenset(kind for kind, planner in _PLANNERS.items() if planner is _plan_numeric)
+
+
+def compile_double_checks(feed: Feed, column: str, x: str, text: str) -> tuple[str, str]:
+    """(failure code, typed value) of a numeric ``column`` read as a DOUBLE, in DuckDB SQL.
+
+    ``x`` is the DOUBLE (NULL where the cell is empty, as are NaN and the infinities, which
+    a Parquet file's text reads as empty) and ``text`` the cell's text, whose every value
+    is plain decimal text that reads back to ``x`` exactly. So the result is what
+    :func:`compile_checks` gives that text, without writing and parsing it per row: the
+    failure code (NULL for a good value; its words by :func:`render_message`) and the
+    typed value, NULL when the value fails.
+    """
+    col = feed.column(column)
+    if col.kind not in NUMERIC_KINDS:
+        raise ValueError(f"{column} is not numeric")
+    failures: list[tuple[str, str]] = []
+    if col.kind is Kind.INT:
+        failures.append((DUCKDB.is_fraction.format(x=x), "not_an_integer"))
+    limit = _TYPE_LIMITS.get(col.kind)
+    if limit is not None:
+        failures.append((f"abs({x}) >= {_number(limit)}", "out_of_range"))
+    failures += [(cond, code) for cond, code in _bound_failures(col, x) if code]
+    empty = literal("missing") if col.required else "NULL"
+    code = _case([(f"{x} IS NULL", empty), *((c, literal(k)) for c, k in failures)])
+    sql_type = SQL_TYPES[col.kind]
+    if col.kind is Kind.INT:
+        typed = f"CAST({x} AS INTEGER)"
+    elif sql_type.startswith("DECIMAL"):
+        # The text's decimal, as the checks cast it; a value with no more decimals than the
+        # type keeps (far from the limits, where a double still tells cents apart) is the
+        # same decimal cast straight from the double.
+        scale = int(sql_type.rstrip(")").split(",")[1])
+        bound = _number(10.0 ** (14 - scale))
+        typed = (
+            f"CASE WHEN abs({x}) < {bound} AND round({x}, {scale}) = {x} "
+            f"THEN CAST({x} AS {sql_type}) ELSE try_cast({text} AS {sql_type}) END"
+        )
+    else:
+        typed = x
+    return code, f"CAST(CASE WHEN ({code}) IS NULL THEN {typed} END AS {sql_type})"

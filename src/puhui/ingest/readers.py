@@ -26,7 +26,7 @@ import json
 import math
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache, cached_property
@@ -292,6 +292,20 @@ class FeedSource:
         window over the whole file would cost more than the read)."""
         return None
 
+    def native_rows_sql(self, doubles: Collection[str] = ()) -> str | None:
+        """Like :meth:`native_sql`, with ``_row`` first, where the reader itself numbers the
+        rows (Parquet's ``file_row_number``), so the query can be read in any order and more
+        than once without being staged; ``None`` otherwise.
+
+        Columns named in ``doubles`` (of :meth:`native_doubles`) stay DOUBLE instead of
+        becoming text: NaN and the infinities NULL (their text is NULL), ``-0.0`` as ``0``.
+        """
+        return None
+
+    def native_doubles(self) -> list[str]:
+        """Columns whose values :meth:`native_rows_sql` can give as DOUBLE (64-bit floats)."""
+        return []
+
     def _unreadable(self, error: Exception) -> UnreadableFile:
         return _read_failed(self.path, error)
 
@@ -415,17 +429,37 @@ class _ParquetSource(FeedSource):
         Numbers come out as DuckDB writes them (``1234.0`` where :meth:`batches` writes
         ``1234``): both parse to the same value, and the validator parses either.
         """
+        return self._native(row_numbers=False)
+
+    def native_rows_sql(self, doubles: Collection[str] = ()) -> str | None:
+        return self._native(row_numbers=True, doubles=doubles)
+
+    def native_doubles(self) -> list[str]:
         with pq.ParquetFile(self.path) as parquet:
             schema = parquet.schema_arrow
-        items = []
+        return [
+            column
+            for arrow_field, column in zip(schema, self.columns[1:], strict=True)
+            if pa.types.is_float64(arrow_field.type)
+        ]
+
+    def _native(self, *, row_numbers: bool, doubles: Collection[str] = ()) -> str:
+        with pq.ParquetFile(self.path) as parquet:
+            schema = parquet.schema_arrow
+        items = [f"file_row_number + 1 AS {quote(ROW)}"] if row_numbers else []
         for arrow_field, column in zip(schema, self.columns[1:], strict=True):
-            value = _native_text(quote(arrow_field.name), arrow_field.type)
+            name = quote(arrow_field.name)
+            if column in doubles and pa.types.is_float64(arrow_field.type):
+                items.append(f"CASE WHEN isfinite({name}) THEN {name} + 0.0 END AS {quote(column)}")
+                continue
+            value = native_text(name, arrow_field.type)
             items.append(f"NULLIF({value}, '') AS {quote(column)}")
         location = literal(str(self.path))
-        return f"SELECT {', '.join(items)} FROM read_parquet({location})"
+        numbered = ", file_row_number = true" if row_numbers else ""
+        return f"SELECT {', '.join(items)} FROM read_parquet({location}{numbered})"
 
 
-def _native_text(name: str, arrow_type: pa.DataType) -> str:
+def native_text(name: str, arrow_type: pa.DataType) -> str:
     """DuckDB text of a typed Parquet column, in the same forms as :func:`arrow_text`:
     whole floats without ``.0``, NaN as NULL, timestamps as their date."""
     if pa.types.is_floating(arrow_type):

@@ -16,16 +16,23 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from puhui.ingest import checks
 from puhui.ingest.checks import DUCKDB, SqlDialect, literal, quote
-from puhui.ingest.contract import FEEDS, Feed, Kind
-from puhui.ingest.readers import FeedSource, UnreadableFile, list_delivery, open_feed
+from puhui.ingest.contract import FEEDS, Column, Feed, Kind
+from puhui.ingest.readers import (
+    FeedSource,
+    UnreadableFile,
+    list_delivery,
+    native_text,
+    open_feed,
+)
 from puhui.ingest.warehouse import all_columns, scalar, stored_columns, table_name
 
 Progress = Callable[[str, int, int], None]
@@ -108,23 +115,36 @@ def is_person_sql(expr: str, d: SqlDialect = DUCKDB) -> str:
 
 def stored_exprs(feed: Feed, d: SqlDialect = DUCKDB) -> list[str]:
     """SELECT items turning checked (typed) columns into their stored form."""
-    items: list[str] = []
-    for column in all_columns(feed):
-        name = column.name
-        value = d.quote(name)  # the checks type every declared column, NULL when absent
-        if not column.personal:
-            items.append(f"{value} AS {d.quote(name)}")
-            continue
-        hashed, masked = d.quote(name + "_hash"), d.quote(name + "_masked")
-        if column.kind is Kind.PARTY_ID:
-            person = is_person_sql(value, d)
-            items.append(f"CASE WHEN {person} THEN NULL ELSE {value} END AS {d.quote(name)}")
-            items.append(f"CASE WHEN {person} THEN person_hash({value}) END AS {hashed}")
-            items.append(f"CASE WHEN {person} THEN mask_identifier({value}) END AS {masked}")
-        else:
-            items.append(f"person_hash({value}) AS {hashed}")
-            items.append(f"mask_identifier({value}) AS {masked}")
-    return items
+    # The checks type every declared column, NULL when absent.
+    return [
+        item
+        for column in all_columns(feed)
+        for item in column_stored_exprs(column, d.quote(column.name), d)
+    ]
+
+
+def column_stored_exprs(column: Column, value: str, d: SqlDialect = DUCKDB) -> list[str]:
+    """SELECT items of one column's stored form, from its typed ``value`` (an expression)."""
+    name = column.name
+    if not column.personal:
+        return [f"{value} AS {d.quote(name)}"]
+    hashed, masked = d.quote(name + "_hash"), d.quote(name + "_masked")
+    if column.kind is Kind.PARTY_ID:
+        person = is_person_sql(value, d)
+        return [
+            f"CASE WHEN {person} THEN NULL ELSE {value} END AS {d.quote(name)}",
+            f"CASE WHEN {person} THEN person_hash({value}) END AS {hashed}",
+            f"CASE WHEN {person} THEN mask_identifier({value}) END AS {masked}",
+        ]
+    return [f"person_hash({value}) AS {hashed}", f"mask_identifier({value}) AS {masked}"]
+
+
+def column_stored_names(column: Column) -> list[str]:
+    """The stored-form column names of one column (:func:`column_stored_exprs`' order)."""
+    if not column.personal:
+        return [column.name]
+    names = [column.name] if column.kind is Kind.PARTY_ID else []
+    return [*names, column.name + "_hash", column.name + "_masked"]
 
 
 def key_exprs(feed: Feed, alias: str, d: SqlDialect = DUCKDB) -> list[str]:
@@ -154,15 +174,21 @@ def extra_json(feed: Feed, source: FeedSource, d: SqlDialect = DUCKDB) -> str:
     return d.json_of([(c, d.quote(c)) for c in extras]) if extras else "NULL"
 
 
-def record_json(feed: Feed, source: FeedSource, d: SqlDialect = DUCKDB) -> str:
+def record_json(
+    feed: Feed,
+    source: FeedSource,
+    d: SqlDialect = DUCKDB,
+    raw: Callable[[str], str] | None = None,
+) -> str:
     """The raw row (of the stage, aliased ``r``) as JSON, personal values masked: a
-    quarantined row is kept whole."""
+    quarantined row is kept whole. ``raw`` gives the expression of a source column's raw
+    value when it is not ``r.<name>``."""
     personal = {c.name for c in all_columns(feed) if c.personal}
     pairs = []
     for name in source.columns:
         if name == checks.ROW:
             continue
-        value = f"r.{d.quote(name)}"
+        value = raw(name) if raw else f"r.{d.quote(name)}"
         if name in personal:
             value = f"mask_identifier(upper({d.trim_spaces.format(value=value)}))"
         pairs.append((name, value))
@@ -172,31 +198,48 @@ def record_json(feed: Feed, source: FeedSource, d: SqlDialect = DUCKDB) -> str:
 STAGE_PREFIX = "stage_"
 
 
-def _stage_raw(con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str) -> None:
-    """Land the file's rows as text in table ``stage`` (DuckDB's own reader where it has one).
+def _check_file(con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str) -> None:
+    """Read one file and check every row: temp table ``<stage>_checked`` (see :func:`_check_rows`).
 
-    Staging happens before the delivery's transaction, each file on its own: a file that
-    breaks part way (a ragged row, a corrupt row group) fails only its own statement, is
-    reported, and cannot abort the load of the others. Stage tables live in the warehouse
-    file, so a large delivery spills to disk rather than filling memory.
+    This happens before the delivery's transaction, each file on its own: a file that
+    breaks part way (a ragged row, a corrupt row group) fails only its own statements, is
+    reported, and cannot abort the load of the others. Parquet is read where it lies
+    (DuckDB numbers its rows), its 64-bit float columns as numbers; UTF-8 CSV is first
+    landed as text in ``<stage>_rows`` by DuckDB's reader, in file order, so that
+    ``rowid`` numbers the rows; other formats are landed from the reader's Arrow stream,
+    which numbers them itself.
     """
-    native = source.native_sql()
-    if native is not None:
+    feed = FEEDS[source.feed]
+    doubles = [name for name in source.native_doubles() if _checks_as_double(feed, name)]
+    numbered = source.native_rows_sql(doubles)
+    if numbered is not None:
         try:
-            # Insertion order is file order (DuckDB preserves it): rowid numbers the rows.
-            con.execute(f"CREATE OR REPLACE TABLE {stage}_rows AS {native}")
-            con.execute(
-                f"CREATE OR REPLACE VIEW {stage} AS "
-                f"SELECT rowid + 1 AS {checks.ROW}, * FROM {stage}_rows"
-            )
+            _check_rows(con, source, stage, f"({numbered})", doubles)
             return
         except duckdb.Error:
             drop_stage(con, stage)  # the stream below says precisely what is wrong
+    native = source.native_sql()
+    if native is not None:
+        try:
+            # Insertion order is file order only while DuckDB is told to keep it.
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_rows AS {native}")
+        except duckdb.Error:
+            drop_stage(con, stage)
+        else:
+            con.execute("SET preserve_insertion_order = false")
+            _check_rows(
+                con, source, stage, f"(SELECT rowid + 1 AS {checks.ROW}, * FROM {stage}_rows)"
+            )
+            return
+        finally:
+            con.execute("SET preserve_insertion_order = false")
     try:
         con.register("puhui_incoming", source.batches())
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {stage}_rows AS SELECT * FROM puhui_incoming")
-            con.execute(f"CREATE OR REPLACE VIEW {stage} AS SELECT * FROM {stage}_rows")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {stage}_rows AS SELECT * FROM puhui_incoming"
+            )
         finally:
             con.unregister("puhui_incoming")
     except duckdb.Error as error:
@@ -205,155 +248,337 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str) -
             raise source.error from None
         name = type(error).__name__  # DuckDB's own message may quote cells: not shown
         raise UnreadableFile(source.path, "读取失败", f"read failed ({name})") from None
+    _check_rows(con, source, stage, f"{stage}_rows")
 
 
-def drop_stage(con: duckdb.DuckDBPyConnection, stage: str) -> None:
-    """Remove one file's stage: the view ``stage`` and its table ``stage_rows``."""
-    con.execute(f"DROP VIEW IF EXISTS {stage}")
-    con.execute(f"DROP TABLE IF EXISTS {stage}_rows")
+def _checks_as_double(feed: Feed, name: str) -> bool:
+    """Whether a column read as DOUBLE is checked as a number directly (not as text)."""
+    known = {c.name: c for c in all_columns(feed)}
+    crossed = {r.column for r in checks.CROSS_RULES if r.feed == feed.name}
+    crossed |= {r.other for r in checks.CROSS_RULES if r.feed == feed.name}
+    column = known.get(name)
+    return column is not None and column.kind in checks.NUMERIC_KINDS and name not in crossed
 
 
-def drop_stages(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove stages left by an ingest that was killed before it finished."""
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE $1 "
-        "AND table_type = 'VIEW'",
-        [STAGE_PREFIX + "%"],
-    ).fetchall()
-    tables = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE $1 "
-        "AND table_type = 'BASE TABLE'",
-        [STAGE_PREFIX + "%"],
-    ).fetchall()
-    for (name,) in rows:
-        con.execute(f"DROP VIEW IF EXISTS {quote(name)}")
-    for (name,) in tables:
-        con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-
-
-def _quarantine(
-    con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource, stage: str, delivery_id: str
+def _check_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: FeedSource,
+    stage: str,
+    rows: str,
+    doubles: Sequence[str] = (),
 ) -> None:
-    """Keep every rejected row whole, with the first column it breaks and why."""
-    con.execute(
-        f"""
-        INSERT INTO quarantine
-        SELECT $1, $2, $3, c._row, c.{checks.ERROR_COLUMN}, c.{checks.ERROR_ZH},
-               c.{checks.ERROR_EN}, {record_json(feed, source)}
-        FROM checked c JOIN {stage} r USING (_row)
-        WHERE c.{checks.ERROR_COLUMN} IS NOT NULL
-        ORDER BY c._row
-        """,
-        [delivery_id, feed.name, source.path.name],
+    """Check, type and store every row of ``rows`` in one pass: temp table ``<stage>_checked``.
+
+    ``rows`` is a relation with ``_row`` and the source's columns as text, but for the
+    numeric columns named in ``doubles``, which are DOUBLE. The table has, per row:
+    ``_row``; the first failure (``_error_column``, ``_error_code``, ``_error_zh``,
+    ``_error_en``, NULL for a good row); the stored form (§4 of docs/ingest.md) and
+    ``extra``; ``_row_hash``, the fingerprint of a good row; and ``_record``, the
+    quarantine record of a bad one.
+
+    Columns whose values repeat (:func:`checks.value_checked_columns`) are checked once per
+    distinct raw value, person ids hashed and masked once per value, in temp tables
+    ``<stage>_v<i>`` joined back by the raw text; DOUBLE columns are checked as numbers
+    (:func:`checks.compile_double_checks`); the others are checked row by row as text. The
+    first failure is then taken in contract order across all three, as
+    :func:`checks.compile_checks` alone would take it.
+    """
+    feed = FEEDS[source.feed]
+    by_value = [c for c in checks.value_checked_columns(feed, source.columns) if c not in doubles]
+    joins: list[str] = []
+    #: per column checked apart from the row checks: its failure's four fields, and its
+    #: stored form's items
+    fields: dict[str, dict[str, str]] = {}
+    stored_items: dict[str, list[str]] = {}
+    sizes: list[int] = []
+    for i, name in enumerate(by_value):
+        values = f"(SELECT DISTINCT {quote(name)} AS {checks.RAW} FROM {rows})"
+        verdicts = checks.compile_value_checks(feed, name, values)
+        stored = ", ".join(column_stored_exprs(feed.column(name), f"c.{quote(name)}"))
+        errors = ", ".join(f"c.{e} AS {e}_{i}" for e in _ERRORS)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {stage}_v{i} AS "
+            f"SELECT c.{checks.RAW} AS _raw_{i}, {errors}, {stored} FROM ({verdicts}) c"
+        )
+        sizes.append(int(scalar(con, f"SELECT count(*) FROM {stage}_v{i}")))
+    # Columns with few values (an enum, a period, a head count) share one table of every
+    # combination of their verdicts, so each row probes one hash table instead of several.
+    groups: list[list[int]] = []
+    product = _GROUP_LIMIT + 1
+    for i in sorted(range(len(by_value)), key=lambda i: sizes[i]):
+        if groups and product * sizes[i] <= _GROUP_LIMIT:
+            groups[-1].append(i)
+            product *= sizes[i]
+        else:
+            groups.append([i])
+            product = sizes[i]
+    for g, members in enumerate(groups):
+        table, a = f"{stage}_v{members[0]}", f"v{g}"
+        if len(members) > 1:
+            table = f"{stage}_g{g}"
+            parts = ", ".join(f"{stage}_v{i}" for i in members)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {parts}")
+        # A NULL cell has its own verdict (missing or fine): NULL matches NULL here.
+        match = " AND ".join(
+            f"m.{quote(by_value[i])} IS NOT DISTINCT FROM {a}._raw_{i}" for i in members
+        )
+        joins.append(f"LEFT JOIN {table} {a} ON {match}")
+        for i in members:
+            column = feed.column(by_value[i])
+            fields[column.name] = {e: f"{a}.{e}_{i}" for e in _ERRORS}
+            stored_items[column.name] = [
+                f"{a}.{quote(n)} AS {quote(n)}" for n in column_stored_names(column)
+            ]
+    # Row-checked columns come out typed under their own names, so their raw text is kept
+    # under another name for the quarantine record. A DOUBLE column's text is written only
+    # where it is needed (a bad row's record, a rare decimal), never for every row.
+    per_row = [
+        c.name for c in all_columns(feed) if c.name not in by_value and c.name not in doubles
+    ]
+    raw_copy = {n: f"_raw{k}" for k, n in enumerate(source.columns) if n in per_row}
+    copies = [f"{quote(n)} AS {quote(r)}" for n, r in raw_copy.items()]
+    raw_text = {n: f"m.{quote(r)}" for n, r in raw_copy.items()}
+    numbers: list[str] = []
+    for k, name in enumerate(doubles):
+        x = quote(name)
+        code, typed = checks.compile_double_checks(feed, name, x, native_text(x, pa.float64()))
+        numbers += [f"{code} AS {quote(f'_code{k}')}", f"{typed} AS {quote(f'_typed{k}')}"]
+        raw_text[name] = native_text(f"m.{x}", pa.float64())
+        code_of = f"m.{quote(f'_code{k}')}"
+        words = [
+            (c, checks.render_message(feed, name, c))
+            for c in checks.failure_codes(feed, feed.column(name))
+        ]
+        fields[name] = {
+            checks.ERROR_COLUMN: f"CASE WHEN {code_of} IS NOT NULL THEN {literal(name)} END",
+            checks.ERROR_CODE: code_of,
+            checks.ERROR_ZH: _case_of(code_of, [(c, zh) for c, (zh, _) in words]),
+            checks.ERROR_EN: _case_of(code_of, [(c, en) for c, (_, en) in words]),
+        }
+        stored_items[name] = column_stored_exprs(feed.column(name), f"m.{quote(f'_typed{k}')}")
+    listed = "".join(f", {c}" for c in copies)
+    present = [*source.columns, *raw_copy.values()]
+    row_checks = checks.compile_checks(
+        feed, f"(SELECT *{listed} FROM {rows})", present, only=per_row
+    )
+    if numbers:
+        row_checks = f"SELECT *, {', '.join(numbers)} FROM ({row_checks})"
+
+    # The first failure in contract order: the row checks give their own first one, every
+    # other column its own.
+    order = ([checks.LINE] if checks.PARSE_ERROR in source.columns else []) + [
+        c.name for c in all_columns(feed)
+    ]
+    failed = " OR ".join(
+        [f"m.{checks.ERROR_COLUMN} IS NOT NULL"]
+        + [f"{f[checks.ERROR_COLUMN]} IS NOT NULL" for f in fields.values()]
     )
 
+    def first(field: str) -> str:
+        whens: list[str] = []
+        pending: list[str] = []  # consecutive row-checked columns share one test
 
-def _classify(con: duckdb.DuckDBPyConnection, feed: Feed, source: FeedSource) -> list[str]:
-    """Good rows in stored form, seen through view ``classified``; returns the stored columns.
+        def flush() -> None:
+            if pending:
+                names = ", ".join(literal(n) for n in pending)
+                whens.append(f"WHEN m.{checks.ERROR_COLUMN} IN ({names}) THEN m.{field}")
+                pending.clear()
 
-    Each row gets a fingerprint, the fingerprint held before it for its key (the previous
-    row of this delivery, else the warehouse's row), and whether it is the last of its key
-    here (the one that stays). Most keys occur once in a file, so the ordering by key that
-    this needs is done only for the rows of keys that repeat.
-    """
-    names = [name for name, _ in stored_columns(feed)] + ["extra"]
+        for name in order:
+            if name in fields:
+                flush()
+                error = fields[name]
+                whens.append(f"WHEN {error[checks.ERROR_COLUMN]} IS NOT NULL THEN {error[field]}")
+            else:
+                pending.append(name)
+        flush()
+        return f"CASE WHEN {failed} THEN CASE {' '.join(whens)} END END AS {field}"
+
+    items = [f"m.{checks.ROW} AS {checks.ROW}", *(first(e) for e in _ERRORS)]
+    names: list[str] = []
+    for column in all_columns(feed):
+        names += column_stored_names(column)
+        if column.name in stored_items:
+            items += stored_items[column.name]
+        else:
+            items += column_stored_exprs(column, f"m.{quote(column.name)}")
+    extras = extra_columns(feed, source)
+    extra = DUCKDB.json_of([(c, f"m.{quote(c)}") for c in extras]) if extras else "NULL"
+    items.append(f"{extra}::JSON AS extra")
+    names.append("extra")
+
+    def raw(name: str) -> str:
+        return raw_text.get(name, f"m.{quote(name)}")
+
+    items.append(f"CASE WHEN {failed} THEN {record_json(feed, source, raw=raw)} END AS _record")
     # A 64-bit hash of the stored values tells a changed row from a re-sent one; a
     # collision (2^-64 per pair of versions of one key) would only miss one update.
     fingerprint = DUCKDB.hash_of([quote(n) for n in names])
-    g_key, e_key = key_exprs(feed, "g"), key_exprs(feed, "e")
-    match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
+    # One 64-bit number per key finds the keys that repeat with an aggregate over a single
+    # column; rows whose numbers repeat are then ordered by the key itself (_load_file).
+    key_hash = DUCKDB.hash_of(key_exprs(feed, "s"))
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE hashed AS
-        WITH good AS (
-            SELECT {", ".join(stored_exprs(feed))}, {extra_json(feed, source)}::JSON AS extra, _row
-            FROM checked WHERE {checks.ERROR_COLUMN} IS NULL
-        )
-        SELECT *, {fingerprint} AS _row_hash FROM good
+        CREATE OR REPLACE TEMP TABLE {stage}_checked AS
+        SELECT *,
+               CASE WHEN {checks.ERROR_COLUMN} IS NULL THEN {fingerprint} END AS _row_hash,
+               CASE WHEN {checks.ERROR_COLUMN} IS NULL THEN {key_hash} END AS _key_hash
+        FROM (
+            SELECT {", ".join(items)}
+            FROM ({row_checks}) m
+            {" ".join(joins)}
+        ) s
         """
     )
-    key_items = ", ".join(f"{k} AS k{i}" for i, k in enumerate(g_key))
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE repeated AS
-        SELECT {key_items} FROM hashed g GROUP BY ALL HAVING count(*) > 1
-        """
-    )
-    r_match = " AND ".join(f"{a} = r.k{i}" for i, a in enumerate(g_key))
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE repeated_order AS
-        SELECT g._row, lag(g._row_hash) OVER w AS _previous_in_file,
-               lead(g._row) OVER w IS NULL AS _final
-        FROM hashed g SEMI JOIN repeated r ON {r_match}
-        WINDOW w AS (PARTITION BY {", ".join(g_key)} ORDER BY g._row)
-        """
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW classified AS
-        SELECT g.*, e._row_hash AS _existing_hash,
-               coalesce(o._previous_in_file, e._row_hash) AS _previous_hash,
-               coalesce(o._final, TRUE) AS _final
-        FROM hashed g
-        LEFT JOIN {table_name(feed)} e ON {match}
-        LEFT JOIN repeated_order o ON o._row = g._row
-        """
-    )
-    return names
+    for i in range(len(by_value)):
+        con.execute(f"DROP TABLE IF EXISTS {stage}_v{i}")
+    for g in range(len(groups)):
+        con.execute(f"DROP TABLE IF EXISTS {stage}_g{g}")
+    con.execute(f"DROP TABLE IF EXISTS {stage}_rows")
 
 
-def _merge(
-    con: duckdb.DuckDBPyConnection, feed: Feed, names: list[str], delivery_id: str, file: str
-) -> None:
-    """Replace the warehouse row of every key whose final row here differs from it."""
-    table = table_name(feed)
-    c_key, t_key = key_exprs(feed, "c"), key_exprs(feed, table)
-    match = " AND ".join(f"{a} = {b}" for a, b in zip(t_key, c_key, strict=True))
-    changed = "c._final AND c._row_hash IS DISTINCT FROM c._existing_hash"
-    con.execute(f"DELETE FROM {table} USING classified c WHERE {changed} AND {match}")
-    con.execute(
-        f"""
-        INSERT INTO {table} ({", ".join(quote(n) for n in names)},
-                             _delivery_id, _file, _row, _loaded_at, _row_hash)
-        SELECT {", ".join("c." + quote(n) for n in names)}, $1, $2, c._row, now(), c._row_hash
-        FROM classified c WHERE {changed}
-        """,
-        [delivery_id, file],
-    )
+def _case_of(value: str, pairs: list[tuple[str, str]]) -> str:
+    """``CASE value WHEN k THEN v … END`` of literal pairs (NULL when none matches)."""
+    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in pairs)
+    return f"CASE {value} {whens} END" if pairs else "NULL"
+
+
+#: The most combinations of values that columns checked by value share one table for.
+_GROUP_LIMIT = 10_000
+
+_ERRORS = (checks.ERROR_COLUMN, checks.ERROR_CODE, checks.ERROR_ZH, checks.ERROR_EN)
+
+
+def drop_stage(con: duckdb.DuckDBPyConnection, stage: str) -> None:
+    """Remove one file's working tables and views (``<stage>_…``)."""
+    pattern = f"^{stage}_(rows|checked|repeated|order|[vg][0-9]+)$"
+    for name, kind in _stage_relations(con, pattern):
+        con.execute(f"DROP {kind} IF EXISTS {quote(name)}")
+    con.execute(f"DROP VIEW IF EXISTS {stage}_classified")
+
+
+def drop_stages(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove every stage: those of this connection, and those an older version of the
+    loader left in the warehouse file when it was killed."""
+    for name, kind in _stage_relations(con, f"^{STAGE_PREFIX}"):
+        con.execute(f"DROP {kind} IF EXISTS {quote(name)}")
+
+
+def _stage_relations(con: duckdb.DuckDBPyConnection, pattern: str) -> list[tuple[str, str]]:
+    """(name, VIEW or TABLE) of the relations whose name matches ``pattern``, views first."""
+    rows = con.execute(
+        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE regexp_matches(view_name, $1) "
+        "AND NOT internal UNION ALL "
+        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE regexp_matches(table_name, $1)",
+        [pattern],
+    ).fetchall()
+    return sorted(((str(n), str(k)) for n, k in rows), key=lambda r: r[1] != "VIEW")
 
 
 def _load_file(
     con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str, delivery_id: str
 ) -> FeedCounts:
-    """Check, quarantine and merge one staged file (inside the delivery's transaction)."""
+    """Quarantine and merge one checked file (inside the delivery's transaction).
+
+    Each good row gets its fingerprint (``_row_hash``), the fingerprint held before it for
+    its key (the previous row of this delivery, else the warehouse's row), and whether it
+    is the last of its key here (the one that stays). Most keys occur once in a file, so
+    the ordering by key that this needs is done only for the rows of keys that repeat.
+    """
     feed = FEEDS[source.feed]
+    table, checked = table_name(feed), f"{stage}_checked"
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE checked AS "
-        + checks.compile_checks(feed, stage, source.columns)
+        f"""
+        INSERT INTO quarantine
+        SELECT $1, $2, $3, _row, {", ".join(_ERRORS[:1] + _ERRORS[2:])}, _record
+        FROM {checked} WHERE {checks.ERROR_COLUMN} IS NOT NULL ORDER BY _row
+        """,
+        [delivery_id, feed.name, source.path.name],
     )
-    _quarantine(con, feed, source, stage, delivery_id)
-    names = _classify(con, feed, source)
-    read = int(scalar(con, f"SELECT count(*) FROM {stage}"))
-    quarantined = int(
-        scalar(con, f"SELECT count(*) FROM checked WHERE {checks.ERROR_COLUMN} IS NOT NULL")
+    read, quarantined = con.execute(
+        f"SELECT count(*), count({checks.ERROR_COLUMN}) FROM {checked}"
+    ).fetchall()[0]
+    good = f"g.{checks.ERROR_COLUMN} IS NULL"
+    g_key = key_exprs(feed, "g")
+    # Keys that repeat, by their 64-bit number (a collision only adds rows to order).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {stage}_repeated AS
+        SELECT _key_hash FROM {checked} WHERE _key_hash IS NOT NULL
+        GROUP BY _key_hash HAVING count(*) > 1
+        """
     )
-    unchanged = int(
-        scalar(
-            con,
-            "SELECT count(*) FROM classified WHERE _row_hash IS NOT DISTINCT FROM _previous_hash",
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {stage}_order AS
+        SELECT g._row, g._row_hash, lag(g._row_hash) OVER w AS _previous_in_file,
+               lead(g._row) OVER w IS NULL AS _final
+        FROM {checked} g SEMI JOIN {stage}_repeated r ON g._key_hash = r._key_hash
+        WINDOW w AS (PARTITION BY {", ".join(g_key)} ORDER BY g._row)
+        """
+    )
+    names = [name for name, _ in stored_columns(feed)] + ["extra"]
+    columns = ", ".join(quote(n) for n in names)
+    values = ", ".join("c." + quote(n) for n in names)
+    lineage = "_delivery_id, _file, _row, _loaded_at, _row_hash"
+    params = [delivery_id, source.path.name]
+    if not con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall():
+        # First delivery of this feed: no warehouse row to compare with, so no join. A row
+        # is unchanged only as a repeat of the row before it; the last row of a key stays.
+        unchanged = int(
+            scalar(con, f"SELECT count(*) FROM {stage}_order WHERE _row_hash = _previous_in_file")
         )
-    )
-    _merge(con, feed, names, delivery_id, source.path.name)
+        con.execute(
+            f"""
+            INSERT INTO {table} ({columns}, {lineage})
+            SELECT {values}, $1, $2, c._row, now(), c._row_hash
+            FROM {checked} c
+            ANTI JOIN (SELECT _row FROM {stage}_order WHERE NOT _final) o ON o._row = c._row
+            WHERE c.{checks.ERROR_COLUMN} IS NULL
+            """,
+            params,
+        )
+    else:
+        e_key = key_exprs(feed, "e")
+        match = " AND ".join(f"{a} = {b}" for a, b in zip(g_key, e_key, strict=True))
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW {stage}_classified AS
+            SELECT g.*, e._row_hash AS _existing_hash,
+                   coalesce(o._previous_in_file, e._row_hash) AS _previous_hash,
+                   coalesce(o._final, TRUE) AS _final
+            FROM {checked} g
+            LEFT JOIN {table} e ON {match}
+            LEFT JOIN {stage}_order o ON o._row = g._row
+            WHERE {good}
+            """
+        )
+        unchanged = int(
+            scalar(
+                con,
+                f"SELECT count(*) FROM {stage}_classified "
+                "WHERE _row_hash IS NOT DISTINCT FROM _previous_hash",
+            )
+        )
+        # Replace the warehouse row of every key whose final row here differs from it.
+        c_key, t_key = key_exprs(feed, "c"), key_exprs(feed, table)
+        t_match = " AND ".join(f"{a} = {b}" for a, b in zip(t_key, c_key, strict=True))
+        changed = "c._final AND c._row_hash IS DISTINCT FROM c._existing_hash"
+        con.execute(f"DELETE FROM {table} USING {stage}_classified c WHERE {changed} AND {t_match}")
+        con.execute(
+            f"""
+            INSERT INTO {table} ({columns}, {lineage})
+            SELECT {values}, $1, $2, c._row, now(), c._row_hash
+            FROM {stage}_classified c WHERE {changed}
+            """,
+            params,
+        )
     drop_stage(con, stage)
-    con.execute("DROP VIEW IF EXISTS classified")
-    for temp in ("checked", "hashed", "repeated", "repeated_order"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
     return FeedCounts(
-        read=read,
-        loaded=read - quarantined - unchanged,
+        read=int(read),
+        loaded=int(read) - int(quarantined) - unchanged,
         unchanged=unchanged,
-        quarantined=quarantined,
+        quarantined=int(quarantined),
     )
 
 
@@ -375,42 +600,45 @@ def ingest_delivery(
     drop_stages(con)
     steps = 2 * len(files)
     staged: list[tuple[FeedSource, str]] = []
-    for done, path in enumerate(files):
-        if progress:
-            progress(f"读取 reading {path.name}", done, steps)
-        try:
-            source = open_feed(path)
-            stage = f"{STAGE_PREFIX}{source.feed}"
-            _stage_raw(con, source, stage)
-        except UnreadableFile as error:
-            report.file_errors.append(FileError(path.name, error.reason_zh, error.reason_en))
-            continue
-        staged.append((source, stage))
-    # Staging needed file order; checking and merging do not, and DuckDB spends less
-    # memory and time when it need not keep it.
+    # Only landing a CSV needs file order (it numbers the rows); checking and merging do
+    # not, and DuckDB spends less memory and time when it need not keep it.
     con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM quarantine WHERE delivery_id = $1", [delivery_id])
-        con.execute("DELETE FROM file_errors WHERE delivery_id = $1", [delivery_id])
-        for done, (source, stage) in enumerate(staged, start=len(files)):
+        for done, path in enumerate(files):
             if progress:
-                progress(f"校验 checking {source.path.name}", done, steps)
-            counts = _load_file(con, source, stage, delivery_id)
-            report.feeds.setdefault(source.feed, FeedCounts()).add(counts)
-        for file_error in report.file_errors:
+                progress(f"读取 reading {path.name}", done, steps)
+            try:
+                source = open_feed(path)
+                stage = f"{STAGE_PREFIX}{source.feed}"
+                _check_file(con, source, stage)
+            except UnreadableFile as error:
+                report.file_errors.append(FileError(path.name, error.reason_zh, error.reason_en))
+                continue
+            staged.append((source, stage))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM quarantine WHERE delivery_id = $1", [delivery_id])
+            con.execute("DELETE FROM file_errors WHERE delivery_id = $1", [delivery_id])
+            for done, (source, stage) in enumerate(staged, start=len(files)):
+                if progress:
+                    progress(f"校验 checking {source.path.name}", done, steps)
+                counts = _load_file(con, source, stage, delivery_id)
+                report.feeds.setdefault(source.feed, FeedCounts()).add(counts)
+            for file_error in report.file_errors:
+                con.execute(
+                    "INSERT INTO file_errors VALUES ($1, $2, $3, $4)",
+                    [delivery_id, file_error.file, file_error.reason_zh, file_error.reason_en],
+                )
+            report.seconds = time.perf_counter() - started
             con.execute(
-                "INSERT INTO file_errors VALUES ($1, $2, $3, $4)",
-                [delivery_id, file_error.file, file_error.reason_zh, file_error.reason_en],
+                "INSERT INTO deliveries VALUES ($1, $2, $3, now(), $4)",
+                [delivery_id, report.source, fingerprint, json.dumps(report.to_json())],
             )
-        report.seconds = time.perf_counter() - started
-        con.execute(
-            "INSERT INTO deliveries VALUES ($1, $2, $3, now(), $4)",
-            [delivery_id, report.source, fingerprint, json.dumps(report.to_json())],
-        )
-        con.execute("COMMIT")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     except BaseException:
-        con.execute("ROLLBACK")
         drop_stages(con)
         raise
     finally:
