@@ -43,7 +43,7 @@ from puhui.link.service import run_link
 from puhui.scoring.challenger import fit_challenger
 from puhui.scoring.policy import evaluate_policy, load_policy
 from puhui.scoring.scorecard import Scorecard, fit_scorecard
-from puhui.scoring.service import duckdb_query, points_column, scorecard_frame
+from puhui.scoring.service import column, duckdb_query, points_column, scorecard_frame
 from puhui.scoring.training import CATEGORICAL_FEATURES, build_training_set, model_features
 from regions import AS_OF, delivery_dir, print_row, run_from_command_line
 
@@ -112,11 +112,11 @@ def main(entities: int, directory: Path | None) -> None:
             return np.asarray(con.sql(sql).fetchnumpy()["score"])
 
         def puhui_score() -> None:
-            frame = scorecard_frame(query, card, AS_OF, sorted(policy.features_used))
-            pd_ = card.pd(frame["score"].to_numpy(dtype=np.float64))
-            points = frame[[points_column(v.name) for v in card.variables]].to_numpy(np.float64)
+            table = scorecard_frame(query, card, AS_OF, sorted(policy.features_used))
+            pd_ = card.pd(column(table, "score"))
+            points = np.column_stack([column(table, points_column(v.name)) for v in card.variables])
             card.reasons(points)
-            inputs = {name: frame[name].to_numpy() for name in policy.features_used}
+            inputs = {name: column(table, name) for name in policy.features_used}
             evaluate_policy(policy, pd_, inputs)
 
         def optbinning_input() -> pd.DataFrame:
