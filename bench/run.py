@@ -10,6 +10,7 @@ import platform
 
 import bench_ingest
 import bench_pipeline
+import bench_scoring
 import bench_simulate
 
 
@@ -23,6 +24,8 @@ def main() -> None:
     print("\n== link, features, profiles (100,000 and 1,000,000 businesses) ==")
     bench_pipeline.main(100_000, None)
     bench_pipeline.main(1_000_000, None)
+    print("\n== batch scoring (1,000,000 entities) ==")
+    bench_scoring.main(1_000_000, None)
 
 
 if __name__ == "__main__":
