@@ -9,6 +9,10 @@ BIN := $(VENV)/bin
 DEMO_ENTITIES ?= 20000
 DEMO_SEED ?= 1
 DEMO_AS_OF ?= 2026-06-30
+DEMO_SERVE ?= 1
+DEMO_PORT ?= 8000
+# Local demo accounts only (the demo serves on http://127.0.0.1, so cookies are not Secure).
+DEMO_PASSWORD ?= puhui-demo-2026
 PUHUI_HOME ?= var
 export PUHUI_HOME
 
@@ -45,6 +49,16 @@ demo: $(VENV)/.installed
 		--out $(PUHUI_HOME)/reports/scores.csv
 	$(BIN)/puhui --home $(PUHUI_HOME) model report 1 --out $(PUHUI_HOME)/reports/model-1
 	$(BIN)/puhui --home $(PUHUI_HOME) model evaluate --truth $(PUHUI_HOME)/delivery/truth
+	@$(BIN)/puhui --home $(PUHUI_HOME) banks list | grep -q DEMORCB || \
+		$(BIN)/puhui --home $(PUHUI_HOME) banks create --code DEMORCB --name 示范农村商业银行
+	@uscc=$$(sed -n 2p $(PUHUI_HOME)/reports/scores.csv | cut -d, -f1); \
+	for account in "operator operator" "government government" "officer bank_officer --bank DEMORCB" \
+		"bankadmin bank_admin --bank DEMORCB" "shop enterprise --uscc $$uscc"; do \
+		set -- $$account; name=$$1; role=$$2; shift 2; \
+		$(BIN)/puhui --home $(PUHUI_HOME) users list | grep -q " $$name " || \
+		PUHUI_USER_PASSWORD=$(DEMO_PASSWORD) $(BIN)/puhui --home $(PUHUI_HOME) users create \
+			--username $$name --role $$role "$$@"; \
+	done
 	@echo ""
 	@echo "Puhui demo region is ready in $(PUHUI_HOME)/"
 	@echo "  app database:   $(PUHUI_HOME)/app.db (reference tables seeded)"
@@ -55,7 +69,11 @@ demo: $(VENV)/.installed
 	@echo "                  features.parquet, scores.csv, model-1/index.html (validation report);"
 	@echo "                  profiles (画像) and the model registry in the app database"
 	@echo "  pipeline steps: db upgrade, simulate, ingest, link, features, publish, model train,"
-	@echo "                  score. The web app comes with its issue; there is none to serve yet."
+	@echo "                  score, demo accounts"
+	@echo "  web app:        http://127.0.0.1:$(DEMO_PORT)/ — sign in as operator, government,"
+	@echo "                  officer, bankadmin or shop (an enterprise), password $(DEMO_PASSWORD)"
+	@if [ "$(DEMO_SERVE)" = "1" ]; then \
+		PUHUI_COOKIE_SECURE=false $(BIN)/puhui --home $(PUHUI_HOME) serve --port $(DEMO_PORT); fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
