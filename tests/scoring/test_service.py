@@ -119,6 +119,11 @@ def test_region_is_scored_inside_the_warehouse(
     assert f"challenger_{challenger_id}_reason_1" in rows[0]
     assert all(Decimal(r["pre_credit_limit"]).as_tuple().exponent == -2 for r in rows[:50])
     assert [r["uscc"] for r in rows] == sorted(r["uscc"] for r in rows)
+    # Reasons carry their zh and en descriptions after the code.
+    labels = service.reason_labels()
+    shown = [r["reason_1"] for r in rows if r["reason_1"]]
+    assert shown
+    assert all(text in labels.values() for text in shown)
 
 
 def test_scores_need_features_and_export_needs_scores(

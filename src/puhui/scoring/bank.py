@@ -368,13 +368,12 @@ def load_model(model_dir: Path) -> Scorecard:
 
 def reason_texts(names: Any) -> np.ndarray:
     """Reason variable names as shown: a platform feature with its zh and en description
-    (``revenue_avg_12m（近12个月平均营收；...）``), any other column as its name."""
-    from puhui.features.registry import features
+    (:func:`puhui.scoring.service.reason_labels`), any other column as its name."""
+    from puhui.scoring.service import reason_labels
 
-    described = {f.name: f"{f.name}（{f.zh}；{f.en}）" for _, f in features()}
     array = np.asarray(names, dtype=object)
     flat = pd.Series(array.ravel(), dtype=object)
-    shown = flat.map(described).fillna(flat).fillna("")  # a dict lookup, not a row loop
+    shown = flat.map(reason_labels()).fillna(flat).fillna("")  # a dict lookup, not a row loop
     return shown.to_numpy(dtype=object).reshape(array.shape)
 
 

@@ -572,7 +572,8 @@ def export_scores(
     con: duckdb.DuckDBPyConnection, as_of: date, out: Path, owner: str = PLATFORM
 ) -> int:
     """Write the scores of ``as_of`` to CSV: the champion's columns, then each challenger's
-    ``challenger_<id>_score``, ``_pd`` and ``_reason_1..3``."""
+    ``challenger_<id>_score``, ``_pd`` and ``_reason_1..3``. Reasons are shown with their
+    zh and en descriptions (:func:`reason_labels`)."""
     exists = scalar(
         con,
         f"SELECT count(*) FROM information_schema.tables WHERE table_name = '{SCORES_TABLE}'",
@@ -596,8 +597,18 @@ def export_scores(
             [as_of, owner],
         ).fetchall()
     ]
+
+    def shown(column: str) -> str:
+        # A reason is exported with its zh and en description (the code leads the text).
+        return f"coalesce((SELECT label FROM reason_labels WHERE code = {column}), {column})"
+
     champion_cols = ", ".join(
-        "round(c.pd, 6) AS pd" if c == "pd" else f"c.{c}" for c in EXPORT_COLUMNS
+        "round(c.pd, 6) AS pd"
+        if c == "pd"
+        else f"{shown('c.' + c)} AS {c}"
+        if c.startswith("reason_")
+        else f"c.{c}"
+        for c in EXPORT_COLUMNS
     )
     selects, joins = [champion_cols], []
     for model_id in challenger_ids:
@@ -606,7 +617,8 @@ def export_scores(
             f"{alias}.score AS challenger_{model_id}_score, "
             f"round({alias}.pd, 6) AS challenger_{model_id}_pd, "
             + ", ".join(
-                f"{alias}.reason_{i} AS challenger_{model_id}_reason_{i}" for i in (1, 2, 3)
+                f"{shown(f'{alias}.reason_{i}')} AS challenger_{model_id}_reason_{i}"
+                for i in (1, 2, 3)
             )
         )
         joins.append(
@@ -620,7 +632,12 @@ def export_scores(
     out.parent.mkdir(parents=True, exist_ok=True)
     # COPY keeps money and rates as the exact decimals they are stored as.
     query = query.replace("$1", _day(as_of)).replace("$2", literal(owner))
-    con.execute(f"COPY ({query}) TO {literal(str(out))} (HEADER, DELIMITER ',')")
+    labels = reason_labels()
+    con.register("reason_labels", pa.table({"code": list(labels), "label": list(labels.values())}))
+    try:
+        con.execute(f"COPY ({query}) TO {literal(str(out))} (HEADER, DELIMITER ',')")
+    finally:
+        con.unregister("reason_labels")
     return int(count)
 
 
@@ -670,6 +687,12 @@ def monitor(
 def feature_labels() -> dict[str, tuple[str, str]]:
     """zh and en descriptions of every platform feature, by name."""
     return {f.name: (f.zh, f.en) for _, f in registered_features()}
+
+
+def reason_labels() -> dict[str, str]:
+    """How a reason is shown: the feature's name with its zh and en description, e.g.
+    ``age_years（成立年限（年）；years since establishment）``."""
+    return {name: f"{name}（{zh}；{en}）" for name, (zh, en) in feature_labels().items()}
 
 
 def percent(rate_bp: int) -> str:
