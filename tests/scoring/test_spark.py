@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
+from puhui.db import make_engine, unit_of_work, upgrade
 from puhui.engine import SparkEngine
 from puhui.scoring import service
 from puhui.scoring.policy import load_policy
@@ -16,15 +18,28 @@ from puhui.scoring.training import TrainingSet
 from tests.scoring.conftest import AS_OF
 
 
+@pytest.fixture
+def sqlite_session(tmp_path: Path) -> Iterator[Session]:
+    """One app database is enough here: this test is about the warehouse engines (the
+    registry is tested on SQLite and PostgreSQL in test_service)."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        yield session
+    engine.dispose()
+
+
 @pytest.mark.spark
 def test_spark_scores_equal_duckdb_scores(
-    session: Session,
+    sqlite_session: Session,
     training_set: TrainingSet,
     warehouse: duckdb.DuckDBPyConnection,
     tmp_path: Path,
 ) -> None:
     from puhui.spark import spark_session
 
+    session = sqlite_session
     service.fit_and_register(session, training_set, tmp_path / "models")
     policy = load_policy()
     on_duckdb, _ = service.score_tables(service.duckdb_query(warehouse), session, AS_OF, policy)

@@ -30,7 +30,6 @@ address; same owner name.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +37,7 @@ import duckdb
 from splink import SettingsCreator
 
 from puhui.engine import DuckDBEngine, SparkEngine, SqlEngine
+from puhui.ingest.warehouse import memory_share
 
 #: m of "written under the owner's name": the share of true matches written that way.
 #: Fixed rather than estimated, because such a record agrees with its business on nothing
@@ -158,8 +158,7 @@ def predict(
 
 def _memory_limit() -> str:
     """Two fifths of the machine's memory: the warehouse connection needs room too."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return f"{max(total * 2 // 5 // 2**20, 512)}MB"
+    return memory_share(0.4)
 
 
 def _fit_and_score(db_api: Any, min_probability: float, seed: int) -> tuple[str, ModelSummary]:
