@@ -955,6 +955,132 @@ def serve(
     )
 
 
+market_app = typer.Typer(help="Financing supermarket: match products and businesses.")
+app.add_typer(market_app, name="market")
+products_app = typer.Typer(help="Banks' loan products.", no_args_is_help=True)
+app.add_typer(products_app, name="products")
+
+
+@market_app.command("refresh")
+def market_refresh(
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of date of the scores YYYY-MM-DD.")],
+    bank: BankOption = None,
+) -> None:
+    """Rebuild every published product's white list from the champion scores of a date.
+
+    Run it after each `puhui score` (it is a separate step)."""
+    from puhui.db import make_engine, unit_of_work
+    from puhui.market.service import refresh_matches
+    from puhui.scoring.engines import scoring_reader
+
+    day = parse_date(as_of, "--as-of")
+    cfg = settings()
+    engine = make_engine(cfg.app_database_url)
+    with (
+        console.status(f"匹配 matching as of {day}"),
+        scoring_reader(cfg) as con,
+        unit_of_work(engine) as session,
+    ):
+        run = refresh_matches(con, session, day, _bank_owner(bank))
+    engine.dispose()
+    console.print(
+        f"已匹配 matched {run.businesses:,} businesses to {run.products:,} published product(s) "
+        f"as of {day}: {run.eligible:,} eligible pairs, {run.near_misses:,} near misses",
+        highlight=False,
+    )
+
+
+@products_app.command("create")
+def products_create(
+    bank: Annotated[str, typer.Option("--bank", help="Code of the bank.")],
+    name: Annotated[str, typer.Option("--name", help="Product name.")],
+    amount_min: Annotated[str, typer.Option("--amount-min", help="Smallest loan, yuan.")] = "10000",
+    amount_max: Annotated[str, typer.Option("--amount-max", help="Largest loan, yuan.")] = "500000",
+    term_min: Annotated[int, typer.Option("--term-min", help="Months.")] = 3,
+    term_max: Annotated[int, typer.Option("--term-max", help="Months.")] = 36,
+    rate_min: Annotated[str, typer.Option("--rate-min", help="Annual %.")] = "3.85",
+    rate_max: Annotated[str, typer.Option("--rate-max", help="Annual %.")] = "8.00",
+    guarantee: Annotated[
+        str, typer.Option("--guarantee", help="credit, guarantee, mortgage or pledge.")
+    ] = "credit",
+    entity_types: Annotated[
+        str, typer.Option("--entity-types", help="Comma list: enterprise,individual,coop.")
+    ] = "",
+    industries: Annotated[str, typer.Option("--industries", help="Comma list of divisions.")] = "",
+    districts: Annotated[str, typer.Option("--districts", help="Comma list of codes.")] = "",
+    tiers: Annotated[str, typer.Option("--tiers", help="survival,growth,development.")] = "",
+    policy_lists: Annotated[
+        str, typer.Option("--policy-lists", help="specialized,high_tech,tech_sme,contract.")
+    ] = "",
+    min_score: Annotated[float | None, typer.Option("--min-score")] = None,
+    min_credit_points: Annotated[int | None, typer.Option("--min-credit-points")] = None,
+    max_pd: Annotated[float | None, typer.Option("--max-pd", help="e.g. 0.05.")] = None,
+    min_age_years: Annotated[float | None, typer.Option("--min-age-years")] = None,
+    allow_dishonest: Annotated[bool, typer.Option("--allow-dishonest")] = False,
+    allow_abnormal: Annotated[bool, typer.Option("--allow-abnormal")] = False,
+    instant: Annotated[bool, typer.Option("--instant", help="May be approved by machine.")] = False,
+    description: Annotated[str, typer.Option("--description")] = "",
+    popularity: Annotated[int, typer.Option("--popularity", min=0)] = 0,
+    draft: Annotated[bool, typer.Option("--draft", help="Leave it unpublished.")] = False,
+) -> None:
+    """Create a product as the operator (for demos and set-up); published unless --draft."""
+    from pydantic import ValidationError
+
+    from puhui.accounts.actor import Actor
+    from puhui.db import make_engine, unit_of_work
+    from puhui.market import service
+    from puhui.market.schemas import ProductIn
+
+    def items(value: str) -> list[str]:
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    try:
+        data = ProductIn.model_validate(
+            {
+                "bank": bank,
+                "name": name,
+                "description": description,
+                "amount_min": amount_min,
+                "amount_max": amount_max,
+                "term_min": term_min,
+                "term_max": term_max,
+                "rate_min": rate_min,
+                "rate_max": rate_max,
+                "guarantee": guarantee,
+                "entity_types": items(entity_types),
+                "industries": items(industries),
+                "districts": items(districts),
+                "tiers": items(tiers),
+                "policy_lists": items(policy_lists),
+                "min_score": min_score,
+                "min_credit_points": min_credit_points,
+                "max_pd": max_pd,
+                "min_age_years": min_age_years,
+                "exclude_dishonest": not allow_dishonest,
+                "exclude_abnormal": not allow_abnormal,
+                "instant": instant,
+            }
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "product"
+        raise PuhuiError(
+            f"产品无效：{where}", f"invalid product: {where}: {first['msg']}"
+        ) from None
+    actor = Actor.system()
+    engine = make_engine(settings().app_database_url)
+    with unit_of_work(engine) as session:
+        service.require_schema(session)
+        product = service.create_product(session, actor, data)
+        if popularity:
+            service.set_popularity(session, actor, product.id, popularity)
+        if not draft:
+            service.publish_product(session, actor, product.id)
+        line = f"已创建产品 product created: {product.id} {product.name} ({product.status})"
+    engine.dispose()
+    console.print(line, highlight=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the app database to the latest schema and seed reference tables."""

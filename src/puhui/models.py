@@ -6,6 +6,8 @@ from __future__ import annotations
 def import_all_models() -> None:
     """Import each domain's ``models`` module; their tables register on ``Base.metadata``."""
     import puhui.accounts.models
+    import puhui.consent.models
     import puhui.features.models
+    import puhui.market.models
     import puhui.reference.models
     import puhui.scoring.models  # noqa: F401

@@ -49,15 +49,21 @@ __version__ = _version()
 def api_routers() -> list[APIRouter]:
     """Every domain's API router, mounted under ``/api/v1``. Add yours here."""
     from puhui.accounts.api import router as accounts
+    from puhui.consent.api import router as consents
+    from puhui.features.api import router as profiles
+    from puhui.market.api import router as market
 
-    return [accounts]
+    return [accounts, consents, profiles, market]
 
 
 def page_routers() -> list[APIRouter]:
     """Every domain's page router (``include_in_schema=False``). Add yours here."""
+    from puhui.consent.pages import router as consent_pages
+    from puhui.features.pages import router as profile_pages
+    from puhui.market.pages import router as market_pages
     from puhui.web.pages import router as shell
 
-    return [shell]
+    return [shell, consent_pages, profile_pages, market_pages]
 
 
 def plotly_js() -> Path:
