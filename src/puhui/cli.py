@@ -8,9 +8,11 @@ failure instead (an expected one, such as a bad argument, is always one line).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +21,9 @@ from rich.table import Table
 
 from puhui.errors import PuhuiError
 from puhui.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one line, never wrapped
@@ -76,6 +81,19 @@ def main_options(
 def settings() -> Settings:
     home = _state.get("home")
     return get_settings(home if isinstance(home, Path) else None)
+
+
+@contextmanager
+def app_session(cfg: Settings | None = None) -> Iterator[Session]:
+    """One unit of work on the app database of ``cfg`` (default: this invocation's)."""
+    from puhui.db import make_engine, unit_of_work
+
+    engine = make_engine((cfg or settings()).app_database_url)
+    try:
+        with unit_of_work(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def progress_bar() -> Progress:
@@ -352,20 +370,17 @@ def publish(
     as_of: Annotated[str, typer.Option("--as-of", help="As-of date YYYY-MM-DD.")],
 ) -> None:
     """Publish every business's credit profile (画像) as of a date to the app database."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.features.service import publish_profiles
     from puhui.ingest.engines import warehouse_reader
 
     day = parse_date(as_of, "--as-of")
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
     with (
         console.status(f"发布 publishing profiles as of {day}"),
         warehouse_reader(cfg) as con,
-        unit_of_work(engine) as session,
+        app_session(cfg) as session,
     ):
         count = publish_profiles(con, session, day)
-    engine.dispose()
     console.print(f"已发布 published {count:,} profiles as of {day}")
 
 
@@ -474,18 +489,16 @@ def model_train(
     bank: BankOption = None,
 ) -> None:
     """Train the scorecard and a LightGBM challenger on loans that started before a date."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.engines import scoring_reader
     from puhui.scoring.service import model_metrics, train_models
 
     day = parse_date(as_of, "--as-of")
     cfg = settings()
     cfg.ensure_home()
-    engine = make_engine(cfg.app_database_url)
     with (
         console.status(f"训练 training models as of {day}"),
         scoring_reader(cfg) as con,
-        unit_of_work(engine) as session,
+        app_session(cfg) as session,
     ):
         result = train_models(con, session, day, models_dir=cfg.models_dir, bank=bank)
         table = _metrics_table(f"已训练 trained on {len(result.training.frame):,} loans")
@@ -502,23 +515,20 @@ def model_train(
                     f"{m.gini:.4f}",
                     f"{m.ks:.4f}",
                 )
-    engine.dispose()
     console.print(table)
 
 
 @model_app.command("list")
 def model_list(bank: BankOption = None) -> None:
     """Every registered model: owner, kind, status, training date, out-of-time AUC."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.service import list_models, model_metrics
 
-    engine = make_engine(settings().app_database_url)
     table = Table(title="模型 Models")
     for column in ("id", "owner", "kind", "status", "as_of", "samples", "OOT AUC", "fingerprint"):
         table.add_column(
             column, justify="right" if column in ("id", "samples", "OOT AUC") else "left"
         )
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         for model in list_models(session, bank):
             oot = model_metrics(model).get("out_of_time")
             table.add_row(
@@ -531,21 +541,17 @@ def model_list(bank: BankOption = None) -> None:
                 f"{oot.auc:.4f}" if oot else "",
                 model.fingerprint[:12],
             )
-    engine.dispose()
     console.print(table)
 
 
 @model_app.command("promote")
 def model_promote(model_id: Annotated[int, typer.Argument(help="A challenger's id.")]) -> None:
     """Make a challenger its owner's champion (冠军挑战者); the old champion is retired."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.service import promote
 
-    engine = make_engine(settings().app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         model = promote(session, model_id)
         owner = model.owner
-    engine.dispose()
     console.print(f"已晋升 model {model_id} is now the champion of {owner}")
 
 
@@ -555,13 +561,11 @@ def model_compare(
     second: Annotated[int, typer.Argument(help="Another model id.")],
 ) -> None:
     """Two models side by side on the out-of-time samples of the first one's training run."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.metrics import sample_metrics
     from puhui.scoring.service import get_model, load_artefact, load_training, predict
 
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session(cfg) as session:
         models = [get_model(session, first), get_model(session, second)]
         training = load_training(cfg.models_dir, models[0])
         test = training.test
@@ -582,7 +586,6 @@ def model_compare(
                 f"{m.gini:.4f}",
                 f"{m.ks:.4f}",
             )
-    engine.dispose()
     console.print(table)
 
 
@@ -594,7 +597,6 @@ def model_report(
 ) -> None:
     """The validation report (HTML with charts, zh/en): AUC, KS, Gini, calibration,
     binning, out-of-time results and PSI, beside the other model of the training run."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.policy import load_policy
     from puhui.scoring.report import render_report
     from puhui.scoring.service import build_report, get_model, write_artefacts
@@ -604,17 +606,15 @@ def model_report(
             f"--lang 须为 zh 或 en，收到 {lang!r}", f"--lang must be zh or en, got {lang!r}"
         )
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
     with (
         console.status(f"报告 building the report of model {model_id}"),
-        unit_of_work(engine) as session,
+        app_session(cfg) as session,
     ):
         report = build_report(
             session, cfg.models_dir, model_id, load_policy(cfg.policy_file).version
         )
         page = render_report(report, out, lang)
         write_artefacts(get_model(session, model_id), out)
-    engine.dispose()
     console.print(f"已生成 report written to {page}")
 
 
@@ -625,18 +625,15 @@ def model_monitor(
 ) -> None:
     """PSI of the champion's score and every feature, training population → today's;
     warns when the score or an input of the model is above 0.25."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.engines import scoring_reader
     from puhui.scoring.metrics import PSI_WARNING, psi_level
     from puhui.scoring.service import monitor
 
     day = parse_date(as_of, "--as-of")
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
-    with scoring_reader(cfg) as con, unit_of_work(engine) as session:
+    with scoring_reader(cfg) as con, app_session(cfg) as session:
         champion, drifts = monitor(con, session, cfg.models_dir, day, _bank_owner(bank))
         champion_id = champion.id
-    engine.dispose()
     table = Table(title=f"稳定性 Stability of model {champion_id}: training → {day}")
     for column in ("variable", "in model", "PSI", "level"):
         table.add_column(column, justify="right" if column == "PSI" else "left")
@@ -659,16 +656,13 @@ def model_evaluate(
 ) -> None:
     """AUC of the champion (and challengers) on the simulator's hidden future loans,
     beside the AUC of the true default probabilities (the oracle)."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.engines import scoring_reader
     from puhui.scoring.service import evaluate_on_truth
 
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
-    with scoring_reader(cfg) as con, unit_of_work(engine) as session:
+    with scoring_reader(cfg) as con, app_session(cfg) as session:
         result = evaluate_on_truth(con, session, truth, _bank_owner(bank))
         rows = [(str(m.id), m.kind, m.status, s) for m, s in result.models]
-    engine.dispose()
     table = _metrics_table(
         f"隐藏结果 Hidden outcomes: {result.loans:,} loans started after {result.as_of}"
     )
@@ -702,17 +696,14 @@ def score(
         return
     if as_of is None:
         raise PuhuiError("需要 --as-of YYYY-MM-DD", "--as-of YYYY-MM-DD is required")
-    from puhui.db import make_engine, unit_of_work
     from puhui.scoring.engines import score as score_on_engine
     from puhui.scoring.policy import load_policy
 
     day = parse_date(as_of, "--as-of")
     cfg = settings()
     policy = load_policy(cfg.policy_file)
-    engine = make_engine(cfg.app_database_url)
-    with console.status(f"评分 scoring as of {day}"), unit_of_work(engine) as session:
+    with console.status(f"评分 scoring as of {day}"), app_session(cfg) as session:
         run = score_on_engine(cfg, session, day, policy, _bank_owner(bank))
-    engine.dispose()
     shadow = (
         f", challengers {', '.join(map(str, run.challenger_ids))}" if run.challenger_ids else ""
     )
@@ -768,7 +759,6 @@ def users_create(
     """Create a user; the password is stored as an argon2id hash."""
     from puhui.accounts.actor import Actor
     from puhui.accounts.service import create_user, require_schema
-    from puhui.db import make_engine, unit_of_work
 
     if password is None:
         try:
@@ -781,8 +771,7 @@ def users_create(
                 "需要密码：--password、环境变量 PUHUI_USER_PASSWORD 或在提示时输入",
                 "a password is needed: --password, $PUHUI_USER_PASSWORD, or typed when asked",
             ) from None
-    engine = make_engine(settings().app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         require_schema(session)
         user = create_user(
             session,
@@ -794,7 +783,6 @@ def users_create(
             uscc=uscc,
         )
         line = f"已创建用户 user created: {user.username} (id {user.id}, {user.role})"
-    engine.dispose()
     console.print(line, highlight=False)
 
 
@@ -805,14 +793,12 @@ def users_list(
     """Users, a hundred per page."""
     from puhui.accounts.actor import Actor
     from puhui.accounts.service import list_users, require_schema
-    from puhui.db import make_engine, unit_of_work
     from puhui.pagination import MAX_SIZE, PageRequest
 
-    engine = make_engine(settings().app_database_url)
     table = Table(title="用户 Users")
     for column in ("id", "username", "role", "bank", "uscc", "active", "created"):
         table.add_column(column, justify="right" if column == "id" else "left")
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         require_schema(session)
         result = list_users(session, Actor.system(), PageRequest(page, MAX_SIZE))
         for user in result.items:
@@ -825,7 +811,6 @@ def users_list(
                 "yes" if user.active else "no",
                 user.created_at.isoformat(timespec="seconds"),
             )
-    engine.dispose()
     console.print(table)
     console.print(f"共 {result.total:,} total, page {result.page}", highlight=False)
 
@@ -838,14 +823,11 @@ def banks_create(
     """Create a bank."""
     from puhui.accounts.actor import Actor
     from puhui.accounts.service import create_bank, require_schema
-    from puhui.db import make_engine, unit_of_work
 
-    engine = make_engine(settings().app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         require_schema(session)
         bank = create_bank(session, Actor.system(), code, name)
         line = f"已创建银行 bank created: {bank.code} {bank.name}"
-    engine.dispose()
     console.print(line, highlight=False)
 
 
@@ -853,17 +835,14 @@ def banks_create(
 def banks_list() -> None:
     """Every bank."""
     from puhui.accounts.service import list_banks, require_schema
-    from puhui.db import make_engine, unit_of_work
 
-    engine = make_engine(settings().app_database_url)
     table = Table(title="银行 Banks")
     for column in ("code", "name", "created"):
         table.add_column(column)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         require_schema(session)
         for bank in list_banks(session):
             table.add_row(bank.code, bank.name, bank.created_at.isoformat(timespec="seconds"))
-    engine.dispose()
     console.print(table)
 
 
@@ -875,14 +854,11 @@ def clients_create(
     """Create an API client for a bank's system; its secret is shown once, here."""
     from puhui.accounts.actor import Actor
     from puhui.accounts.service import create_client, require_schema
-    from puhui.db import make_engine, unit_of_work
 
-    engine = make_engine(settings().app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         require_schema(session)
         created = create_client(session, Actor.system(), bank, name)
         client_id, secret = created.client.client_id, created.secret
-    engine.dispose()
     console.print(f"client_id:     {client_id}", highlight=False)
     console.print(f"client_secret: {secret}", highlight=False)
     err_console.print(
@@ -896,13 +872,11 @@ def clients_list(
 ) -> None:
     """API clients (never their secrets)."""
     from puhui.accounts.service import list_clients, require_schema
-    from puhui.db import make_engine, unit_of_work
 
-    engine = make_engine(settings().app_database_url)
     table = Table(title="API 客户端 API clients")
     for column in ("client_id", "bank", "name", "active", "created"):
         table.add_column(column)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         require_schema(session)
         for client in list_clients(session, bank):
             table.add_row(
@@ -912,7 +886,6 @@ def clients_list(
                 "yes" if client.active else "no",
                 client.created_at.isoformat(timespec="seconds"),
             )
-    engine.dispose()
     console.print(table)
 
 
@@ -928,13 +901,10 @@ def serve(
     import uvicorn
 
     from puhui.accounts.service import require_schema
-    from puhui.db import make_engine, unit_of_work
 
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session(cfg) as session:
         require_schema(session)
-    engine.dispose()
     # Workers build the app from the environment: hand --home on, and make the session key
     # here once, so that workers do not race to create it.
     os.environ["PUHUI_HOME"] = str(cfg.home.resolve())
@@ -969,20 +939,17 @@ def market_refresh(
     """Rebuild every published product's white list from the champion scores of a date.
 
     Run it after each `puhui score` (it is a separate step)."""
-    from puhui.db import make_engine, unit_of_work
     from puhui.market.service import refresh_matches
     from puhui.scoring.engines import scoring_reader
 
     day = parse_date(as_of, "--as-of")
     cfg = settings()
-    engine = make_engine(cfg.app_database_url)
     with (
         console.status(f"匹配 matching as of {day}"),
         scoring_reader(cfg) as con,
-        unit_of_work(engine) as session,
+        app_session(cfg) as session,
     ):
         run = refresh_matches(con, session, day, _bank_owner(bank))
-    engine.dispose()
     console.print(
         f"已匹配 matched {run.businesses:,} businesses to {run.products:,} published product(s) "
         f"as of {day}: {run.eligible:,} eligible pairs, {run.near_misses:,} near misses",
@@ -1027,7 +994,6 @@ def products_create(
     from pydantic import ValidationError
 
     from puhui.accounts.actor import Actor
-    from puhui.db import make_engine, unit_of_work
     from puhui.market import service
     from puhui.market.schemas import ProductIn
 
@@ -1068,8 +1034,7 @@ def products_create(
             f"产品无效：{where}", f"invalid product: {where}: {first['msg']}"
         ) from None
     actor = Actor.system()
-    engine = make_engine(settings().app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session() as session:
         service.require_schema(session)
         product = service.create_product(session, actor, data)
         if popularity:
@@ -1077,23 +1042,20 @@ def products_create(
         if not draft:
             service.publish_product(session, actor, product.id)
         line = f"已创建产品 product created: {product.id} {product.name} ({product.status})"
-    engine.dispose()
     console.print(line, highlight=False)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the app database to the latest schema and seed reference tables."""
-    from puhui.db import make_engine, unit_of_work, upgrade
+    from puhui.db import upgrade
     from puhui.reference.service import seed_reference_tables
 
     cfg = settings()
     cfg.ensure_home()
     upgrade(cfg.app_database_url)
-    engine = make_engine(cfg.app_database_url)
-    with unit_of_work(engine) as session:
+    with app_session(cfg) as session:
         counts = seed_reference_tables(session)
-    engine.dispose()
     console.print(
         f"数据库已就绪 database ready: {counts['divisions']:,} divisions, "
         f"{counts['industries']:,} industries"
