@@ -37,7 +37,7 @@ from puhui.ingest.warehouse import scalar
 from puhui.scoring.challenger import Challenger, fit_challenger
 from puhui.scoring.metrics import SampleMetrics, psi, psi_categorical, sample_metrics
 from puhui.scoring.models import PLATFORM, ModelVersion
-from puhui.scoring.policy import Policy, evaluate_policy, rate_percent
+from puhui.scoring.policy import Policy, evaluate_policy
 from puhui.scoring.report import (
     BinRow,
     ModelSection,
@@ -693,10 +693,6 @@ def reason_labels() -> dict[str, str]:
     """How a reason is shown: the feature's name with its zh and en description, e.g.
     ``age_years（成立年限（年）；years since establishment）``."""
     return {name: f"{name}（{zh}；{en}）" for name, (zh, en) in feature_labels().items()}
-
-
-def percent(rate_bp: int) -> str:
-    return str(rate_percent(rate_bp))
 
 
 # --------------------------------------------------------------------------- evaluation
