@@ -9,5 +9,6 @@ def import_all_models() -> None:
     import puhui.consent.models
     import puhui.features.models
     import puhui.market.models
+    import puhui.notices.models
     import puhui.reference.models
     import puhui.scoring.models  # noqa: F401

@@ -82,16 +82,26 @@ def negotiate(connection: HTTPConnection) -> str:
 
 @cache
 def catalogues() -> dict[str, Translations]:
-    """Every ``.po`` catalogue, compiled in memory once (no ``.mo`` files in git)."""
+    """Every ``.po`` catalogue, compiled in memory once (no ``.mo`` files in git).
+
+    ``messages.po`` is the main catalogue; a domain may keep its own ``<domain>.po`` beside
+    it, merged in after it (a message in both keeps the domain's translation).
+    """
     loaded: dict[str, Translations] = {}
     for locale in LOCALES:
-        po_file = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-        with po_file.open("rb") as handle:
-            catalog = read_po(handle, locale=locale)
-        buffer = BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        loaded[locale] = Translations(fp=buffer)
+        folder = LOCALE_DIR / locale / "LC_MESSAGES"
+        extra = sorted(path for path in folder.glob("*.po") if path.name != "messages.po")
+        merged: Translations | None = None
+        for po_file in [folder / "messages.po", *extra]:
+            with po_file.open("rb") as handle:
+                catalog = read_po(handle, locale=locale)
+            buffer = BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            translations = Translations(fp=buffer)
+            merged = translations if merged is None else merged.merge(translations)
+        assert merged is not None
+        loaded[locale] = merged
     return loaded
 
 
