@@ -108,7 +108,7 @@ def main(entities: int, directory: Path | None) -> None:
         print_row(("step", "seconds", "entities/s", "vs optbinning"), 16)
 
         def warehouse_sql() -> np.ndarray:
-            sql = f"SELECT {card.score_sql()} AS score FROM features"
+            sql = f"SELECT {card.score_sql(nan_free=True)} AS score FROM features"
             return np.asarray(con.sql(sql).fetchnumpy()["score"])
 
         def puhui_score() -> None:

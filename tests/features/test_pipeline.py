@@ -16,7 +16,7 @@ import pytest
 
 from puhui.errors import PuhuiError
 from puhui.features.docs import render_markdown
-from puhui.features.pipeline import SOURCE_TABLES, features_sql
+from puhui.features.pipeline import SOURCE_TABLES, _missing_not_nan, features_sql
 from puhui.features.registry import feature_names, features
 from puhui.features.service import compute_features, export_features
 from puhui.ingest.warehouse import connect
@@ -247,6 +247,20 @@ def test_compute_and_export(linked_region: tuple[Path, Path], tmp_path: Path) ->
     exported = pd.read_parquet(out)
     assert list(exported.columns) == ["as_of", "uscc", *feature_names()]
     assert exported.uscc.is_unique
+    numbers = exported[[f.name for _, f in features() if f.kind == "number"]].astype("float64")
+    assert not np.isnan(numbers.to_numpy()[numbers.notna().to_numpy()]).any()
+
+
+def test_a_nan_feature_is_stored_as_missing() -> None:
+    """Scoring relies on it (``Scorecard.score_sql(nan_free=True)``)."""
+    con = duckdb.connect()
+    value, count = con.sql(
+        f"SELECT {_missing_not_nan('0.0::DOUBLE / 0.0::DOUBLE AS ratio')},"
+        f" {_missing_not_nan('count(*) AS n')} FROM range(3)"
+    ).fetchall()[0]
+    con.close()
+    assert value is None
+    assert count == 3
 
 
 # --------------------------------------------------------------------------- Spark

@@ -149,6 +149,24 @@ def test_score_and_sql_agree_on_the_edges() -> None:
     assert sql_scores(card, arrow_table(frame)).tolist() == expected.tolist()
 
 
+def test_nan_free_sql_agrees_without_nan_and_differs_only_on_nan() -> None:
+    card = golden()
+    frame = {"revenue": EDGES["revenue"][:8], "form": EDGES["form"]}
+    expected = np.add(EDGE_POINTS["revenue"][:8], EDGE_POINTS["form"])
+    con = duckdb.connect()
+    con.register("t", arrow_table(frame))
+    sql = f"SELECT {card.score_sql(nan_free=True)} AS s FROM t"
+    got = np.array([r[0] for r in con.sql(sql).fetchall()], dtype=np.float64)
+    con.close()
+    nan_row = [i for i, v in enumerate(frame["revenue"]) if isinstance(v, float) and math.isnan(v)]
+    assert nan_row == [7]
+    keep = np.arange(len(expected)) != 7
+    assert got[keep].tolist() == expected[keep].tolist()
+    assert got[7] != expected[7]  # a NaN is not looked for: inputs must be NaN-free
+    assert "isnan" not in card.score_sql(nan_free=True)
+    assert "isnan" in card.score_sql()
+
+
 def test_pd_follows_the_pdo_scaling() -> None:
     card = golden()  # 600 points at odds 50:1, +40 points doubles the odds
     pd_ = card.pd(np.array([600.0, 640.0, 560.0, 1e9, -1e9]))

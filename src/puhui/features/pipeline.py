@@ -109,9 +109,19 @@ def features_sql(as_of: date) -> str:
         " ON o.legal_rep_id_hash = e.legal_rep_id_hash AND o.uscc <> e.uscc GROUP BY e.uscc)"
     )
     names = [f.name for block in BLOCKS for f in block.features]
-    outputs = [f"{params['as_of']} AS as_of", "p.uscc"] + [f"p.{n}" for n in names]
-    outputs += _filled(RELATED, "b_related")
+    outputs = [f"p.{n} AS {n}" for n in names] + _filled(RELATED, "b_related")
+    kinds = [f.kind for block in (*BLOCKS, RELATED) for f in block.features]
+    numbers = [
+        _missing_not_nan(o) if k == "number" else o for o, k in zip(outputs, kinds, strict=True)
+    ]
     return (
-        "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)} FROM per_entity p"
-        " LEFT JOIN b_related ON b_related.uscc = p.uscc"
+        "WITH " + ",\n".join(ctes) + f"\nSELECT {params['as_of']} AS as_of, p.uscc, "
+        f"{', '.join(numbers)} FROM per_entity p LEFT JOIN b_related ON b_related.uscc = p.uscc"
     )
+
+
+def _missing_not_nan(output: str) -> str:
+    """``<expr> AS name`` with NaN (0.0/0.0 on DuckDB) made NULL: a feature is a number or
+    missing, so scoring needs no NaN test per value (see ``Scorecard.score_sql``)."""
+    expression, _, name = output.rpartition(" AS ")
+    return f"CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END AS {name}"

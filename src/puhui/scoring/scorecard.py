@@ -203,8 +203,12 @@ class Variable:
         """WoE of every value (as the regression saw it)."""
         return np.array([b.woe for b in self.bins], dtype=np.float64)[self.bin_index(values)]
 
-    def points_sql(self, column: str, integers: bool) -> str:
-        """A CASE expression giving the points of ``column`` (DuckDB dialect)."""
+    def points_sql(self, column: str, integers: bool, nan_free: bool = False) -> str:
+        """A CASE expression giving the points of ``column`` (DuckDB dialect).
+
+        ``nan_free``: the column is known to hold no NaN (the ``features`` table makes NaN
+        NULL), so the NaN test is left out; it costs about a third of the expression.
+        """
 
         def number(value: float) -> str:
             return str(int(value)) if integers else double_sql(value)
@@ -212,7 +216,8 @@ class Variable:
         missing = number(self.bins[self._position(MISSING)].points)
         if self.dtype == NUMERICAL:
             # NULL and NaN first: both engines order NaN above every number.
-            parts = [f"WHEN {column} IS NULL OR isnan({column}) THEN {missing}"]
+            missing_test = f"{column} IS NULL" + ("" if nan_free else f" OR isnan({column})")
+            parts = [f"WHEN {missing_test} THEN {missing}"]
             intervals = [b for b in self.bins if b.kind == INTERVAL]
             for b in intervals[:-1]:
                 assert b.upper is not None
@@ -299,15 +304,24 @@ class Scorecard:
             shortfall[rows, column] = -np.inf
         return out
 
-    def points_sql(self, column: Callable[[str], str] = lambda n: n) -> dict[str, str]:
-        """Variable -> CASE expression of its points (DuckDB dialect, Spark-transpilable)."""
-        integers = self.params.round_points
-        return {v.name: v.points_sql(column(v.name), integers) for v in self.variables}
+    def points_sql(
+        self, column: Callable[[str], str] = lambda n: n, *, nan_free: bool = False
+    ) -> dict[str, str]:
+        """Variable -> CASE expression of its points (DuckDB dialect, Spark-transpilable).
 
-    def score_sql(self, column: Callable[[str], str] = lambda n: n) -> str:
+        ``nan_free``: the inputs hold no NaN (true of the ``features`` table), so a NaN is
+        not tested for; on other inputs a NaN would get the last bin's points, not the
+        missing bin's.
+        """
+        integers = self.params.round_points
+        return {v.name: v.points_sql(column(v.name), integers, nan_free) for v in self.variables}
+
+    def score_sql(
+        self, column: Callable[[str], str] = lambda n: n, *, nan_free: bool = False
+    ) -> str:
         """One SQL expression of the score, as a DOUBLE (DuckDB dialect; run on Spark
-        through :func:`puhui.engine.to_spark_sql`)."""
-        cases = self.points_sql(column).values()
+        through :func:`puhui.engine.to_spark_sql`). ``nan_free`` as :meth:`points_sql`."""
+        cases = self.points_sql(column, nan_free=nan_free).values()
         return "CAST(" + " + ".join(f"({c})" for c in cases) + " AS DOUBLE)"
 
     def pd_sql(self, score: str) -> str:

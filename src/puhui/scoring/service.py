@@ -377,8 +377,10 @@ def scorecard_frame(
 ) -> pa.Table:
     """Score and points of every business, computed by the warehouse in one query (in no
     particular order), with the ``extra`` feature columns."""
-    columns = [f"({scorecard.score_sql()}) AS score"]
-    columns += [f"({sql}) AS {points_column(name)}" for name, sql in scorecard.points_sql().items()]
+    # The features table holds no NaN (features_sql makes it NULL): no NaN test per value.
+    points = scorecard.points_sql(nan_free=True)
+    columns = [f"({scorecard.score_sql(nan_free=True)}) AS score"]
+    columns += [f"({sql}) AS {points_column(name)}" for name, sql in points.items()]
     columns += list(extra)
     return query(f"SELECT uscc, {', '.join(columns)} FROM features WHERE as_of = {_day(as_of)}")
 
