@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 
+import bench_decisions
 import bench_ingest
 import bench_pipeline
 import bench_scoring
@@ -26,6 +27,8 @@ def main() -> None:
     bench_pipeline.main(1_000_000, None)
     print("\n== batch scoring (1,000,000 entities) ==")
     bench_scoring.main(1_000_000, None)
+    print("\n== real-time decisions under load (puhui serve, PostgreSQL, 2 workers) ==")
+    bench_decisions.main()
 
 
 if __name__ == "__main__":

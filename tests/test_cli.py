@@ -25,7 +25,7 @@ def test_db_upgrade_and_status(tmp_path: Path) -> None:
     assert "1,971 industries" in done.stdout
     assert (tmp_path / "app.db").exists()
     status = run("db", "status", home=tmp_path)
-    assert "revision: 0006" in status.stdout
+    assert "revision: 0012" in status.stdout
 
 
 def test_simulate_writes_a_delivery(tmp_path: Path) -> None:

@@ -1045,6 +1045,222 @@ def products_create(
     console.print(line, highlight=False)
 
 
+notices_app = typer.Typer(
+    help="Notices: the outbox of SMS, email and in-app messages.", no_args_is_help=True
+)
+app.add_typer(notices_app, name="notices")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, max=3600, help="Seconds between passes.")
+    ] = 5.0,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, max=10_000, help="Notices sent per pass at most.")
+    ] = 100,
+) -> None:
+    """Deliver queued notices (SMS, email, in-app) with retries and back-off until stopped
+    (SIGINT / SIGTERM: the notice in hand is finished first). See docs/notices.md."""
+    import signal
+    import threading
+    from types import FrameType
+
+    from puhui.db import make_engine, session_factory
+    from puhui.notices.senders import describe_senders, senders_from_settings
+    from puhui.notices.worker import Backoff, DeliveryReport, require_schema, run_worker
+
+    cfg = settings()
+    senders = senders_from_settings(cfg)
+    with app_session(cfg) as session:
+        require_schema(session)
+    backoff = Backoff(cfg.notice_backoff_seconds, cfg.notice_backoff_max_seconds)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():  # a second signal: stop now
+            raise KeyboardInterrupt
+        stop.set()
+        err_console.print("正在停止 stopping after the notice in hand…", highlight=False)
+
+    def on_pass(report: DeliveryReport) -> None:
+        if once or report.attempted or report.inapp:
+            console.print(f"投递 delivery: {report.summary()}", highlight=False)
+
+    engine = make_engine(cfg.app_database_url)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if not once:
+            console.print(
+                f"通知投递已启动 worker started ({describe_senders(senders)}; every "
+                f"{interval:g}s, batch {batch}); Ctrl-C stops it",
+                highlight=False,
+            )
+        totals = run_worker(
+            session_factory(engine),
+            senders,
+            stop=stop,
+            once=once,
+            interval=interval,
+            batch=batch,
+            max_attempts=cfg.notice_max_attempts,
+            backoff=backoff,
+            on_pass=on_pass,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+    if not once:
+        console.print(f"已停止 worker stopped: {totals.summary()}", highlight=False)
+
+
+@notices_app.command("list")
+def notices_list(
+    status: Annotated[str | None, typer.Option("--status", help="pending, sent or dead.")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="sms, email or inapp.")] = None,
+    page: Annotated[int, typer.Option("--page", min=1, help="Page number.")] = 1,
+) -> None:
+    """Notices, newest first, a hundred per page; addresses masked."""
+    from puhui.accounts.actor import Actor
+    from puhui.notices.senders import mask_address
+    from puhui.notices.service import count_by_status, list_notices
+    from puhui.notices.worker import require_schema
+    from puhui.pagination import MAX_SIZE, PageRequest
+
+    table = Table(title="通知 Notices")
+    for column in ("id", "created", "channel", "kind", "to", "status", "attempts", "next / sent"):
+        table.add_column(column, justify="right" if column in ("id", "attempts") else "left")
+    errors: list[tuple[int, str]] = []
+    with app_session() as session:
+        require_schema(session)
+        actor = Actor.system()
+        result = list_notices(
+            session, actor, PageRequest(page, MAX_SIZE), status=status, channel=channel
+        )
+        counts = count_by_status(session, actor)
+        for n in result.items:
+            when = n.sent_at if n.status == "sent" else n.next_attempt_at
+            table.add_row(
+                str(n.id),
+                n.created_at.isoformat(sep=" ", timespec="seconds"),
+                n.channel,
+                n.kind,
+                mask_address(n.channel, n.address) or (f"user {n.user_id}" if n.user_id else ""),
+                n.status,
+                str(n.attempts),
+                when.isoformat(sep=" ", timespec="seconds") if when and n.status != "dead" else "",
+            )
+            if n.last_error and n.status != "sent":
+                errors.append((n.id, n.last_error))
+    console.print(table)
+    for notice_id, reason in errors:
+        console.print(f"  {notice_id}: {reason}", highlight=False)
+    console.print(
+        f"共 {result.total:,} total, page {result.page}; all notices: "
+        + ", ".join(f"{name} {count:,}" for name, count in counts.items()),
+        highlight=False,
+    )
+
+
+@notices_app.command("retry")
+def notices_retry(
+    notice_id: Annotated[int | None, typer.Argument(help="A dead notice's id.")] = None,
+    all_dead: Annotated[
+        bool, typer.Option("--all", help="Every dead notice (after a sender was down).")
+    ] = False,
+) -> None:
+    """Send a dead notice again: back to pending, due now, with a new round of attempts."""
+    from puhui.accounts.actor import Actor
+    from puhui.notices.service import retry_dead, retry_notice
+    from puhui.notices.worker import require_schema
+
+    if (notice_id is None) == (not all_dead):
+        raise PuhuiError(
+            "请给出一个通知编号，或使用 --all（二者选一）",
+            "give one notice id, or --all (one of the two)",
+        )
+    with app_session() as session:
+        require_schema(session)
+        if notice_id is not None:
+            notice = retry_notice(session, Actor.system(), notice_id)
+            line = f"已重新排队 queued again: notice {notice.id} ({notice.channel}, {notice.kind})"
+        else:
+            count = retry_dead(session, Actor.system())
+            line = f"已重新排队 queued again: {count:,} dead notice(s)"
+    console.print(line, highlight=False)
+
+
+applications_app = typer.Typer(
+    help="Loan applications: the open pool, stages and their SLAs.", no_args_is_help=True
+)
+app.add_typer(applications_app, name="applications")
+
+
+@applications_app.command("expire")
+def applications_expire() -> None:
+    """Expire every application whose stage deadline (SLA) has passed (run it hourly)."""
+    from puhui.applications.service import expire_overdue
+
+    with app_session() as session:
+        expired = [(a.number, a.status) for a in expire_overdue(session)]
+    for number, _status in expired:
+        console.print(f"  {number}", highlight=False)
+    console.print(f"已过期 expired: {len(expired):,} application(s)", highlight=False)
+
+
+@applications_app.command("list")
+def applications_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this stage, e.g. submitted.")
+    ] = None,
+    pool: Annotated[bool, typer.Option("--pool", help="Only the open pool.")] = False,
+    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+) -> None:
+    """Applications, newest first, a hundred per page (the operator's view)."""
+    from puhui.accounts.actor import Actor
+    from puhui.applications.service import list_applications, mask_phone
+    from puhui.pagination import MAX_SIZE, PageRequest
+
+    actor = Actor.system()
+    table = Table(title="贷款申请 Applications")
+    for column in ("id", "number", "status", "bank", "uscc", "amount", "term", "phone", "due"):
+        table.add_column(column, justify="right" if column in ("id", "amount", "term") else "left")
+    with app_session() as session:
+        result = list_applications(
+            session, actor, PageRequest(page, MAX_SIZE), status=status, pool=True if pool else None
+        )
+        for item in result.items:
+            table.add_row(
+                str(item.id),
+                item.number,
+                item.status,
+                item.bank_code or "(pool)",
+                item.uscc,
+                f"{item.amount:,.2f}",
+                str(item.term_months),
+                mask_phone(item.contact_phone),
+                item.stage_due_at.isoformat(timespec="minutes") if item.stage_due_at else "",
+            )
+    console.print(table)
+    console.print(f"共 {result.total:,} total, page {result.page}", highlight=False)
+
+
+def _mount_domain_apps() -> None:
+    """Sub-command groups that live in their domain's own ``cli`` module."""
+    from puhui.decisions.cli import decision_app
+    from puhui.govlists.cli import govlists_app
+    from puhui.service_report.cli import report_app
+
+    app.add_typer(govlists_app, name="govlists")
+    app.add_typer(report_app, name="report")
+    app.add_typer(decision_app, name="decision")
+
+
+_mount_domain_apps()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the app database to the latest schema and seed reference tables."""
@@ -1081,6 +1297,30 @@ def db_status() -> None:
     engine.dispose()
     shown = url.render_as_string(hide_password=True)
     console.print(f"{shown}  revision: {revision or '(empty)'}")
+
+
+audit_app = typer.Typer(
+    help="The audit log and the consent ledger (hash chains).", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every hash of the audit log and the consent ledger and check the consents
+    against the ledger; exit 1 at the first break of any (docs/consent.md)."""
+    from puhui.accounts.service import require_schema
+    from puhui.audit import verify_chains
+
+    with console.status("校验哈希链 verifying hash chains"), app_session() as session:
+        require_schema(session)
+        report = verify_chains(session)
+    for intact, line in report.lines():
+        (console if intact else err_console).print(
+            ("[green]✓[/green] " if intact else "[red]✗[/red] ") + line, highlight=False
+        )
+    if not report.ok:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ U = TypeVar("U")
 DEFAULT_SIZE = 20
 #: No page is larger: a bank's system pages through a long list, it never gets it at once.
 MAX_SIZE = 100
+#: The last page number asked for: beyond it the offset would overflow a database integer.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class PageRequest:
     size: int = DEFAULT_SIZE
 
     def __post_init__(self) -> None:
-        if self.page < 1 or not 1 <= self.size <= MAX_SIZE:
-            raise ValueError(f"page must be >= 1 and size in 1..{MAX_SIZE}")
+        if not 1 <= self.page <= MAX_PAGE or not 1 <= self.size <= MAX_SIZE:
+            raise ValueError(f"page must be in 1..{MAX_PAGE} and size in 1..{MAX_SIZE}")
 
     @property
     def offset(self) -> int:

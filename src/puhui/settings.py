@@ -11,6 +11,7 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,41 @@ class Settings(BaseSettings):
     )
     login_window_minutes: int = Field(
         default=15, ge=1, description="how long failed sign-ins count towards the pause"
+    )
+    # Notices (docs/notices.md): which sender delivers each channel, and its connection.
+    notice_sms_sender: Literal["console", "http"] = Field(
+        default="console", description="SMS sender: console (stdout, masked) or http (gateway)"
+    )
+    notice_email_sender: Literal["console", "smtp"] = Field(
+        default="console", description="email sender: console (stdout, masked) or smtp"
+    )
+    notice_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="attempts before a notice is given up (dead)"
+    )
+    notice_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="wait after a notice's first failure; doubles each time"
+    )
+    notice_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="longest wait between two attempts of a notice"
+    )
+    sms_gateway_url: str | None = Field(
+        default=None, description="URL the http SMS sender POSTs {to, text} to"
+    )
+    sms_gateway_token: SecretStr | None = Field(
+        default=None, description="bearer token of the SMS gateway, if it wants one"
+    )
+    sms_gateway_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="seconds to wait for the SMS gateway"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server of the smtp sender")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    smtp_user: str | None = Field(default=None, description="SMTP login name, if any")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
+    smtp_ssl: bool = Field(default=False, description="implicit TLS from the start (port 465)")
+    smtp_from: str | None = Field(default=None, description="From address of notice emails")
+    smtp_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="seconds to wait for the SMTP server"
     )
 
     @property

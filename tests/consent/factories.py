@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
+from unittest import mock
 
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor
+from puhui.accounts.service import utcnow
 from puhui.consent.models import Consent
-from puhui.consent.service import grant
+from puhui.consent.service import grant, revoke
 
 
 def make_consent(
@@ -19,16 +22,20 @@ def make_consent(
     *,
     expired: bool = False,
     revoked: bool = False,
+    sections: Iterable[str] | None = None,
 ) -> Consent:
-    """A consent granted by the platform for ``uscc``; ``expired`` moves it into the past,
-    ``revoked`` takes it back now."""
-    consent = grant(session, Actor.system("test"), bank, days, uscc=uscc)
+    """A consent granted by the platform for ``uscc``, through the service, so that the
+    ledger and the projection agree: ``expired`` grants it ``days + 1`` days ago (the
+    service's clock set back), ``revoked`` takes it back now."""
+    platform = Actor.system("test")
     if expired:
-        consent.granted_at -= timedelta(days=days + 1)
-        consent.expires_at -= timedelta(days=days + 1)
+        past = utcnow() - timedelta(days=days + 1)
+        with mock.patch("puhui.consent.service.utcnow", return_value=past):
+            consent = grant(session, platform, bank, days, uscc=uscc, sections=sections)
+    else:
+        consent = grant(session, platform, bank, days, uscc=uscc, sections=sections)
     if revoked:
-        consent.revoked_at = consent.granted_at
-    session.flush()
+        revoke(session, platform, consent.id)
     return consent
 
 

@@ -97,3 +97,41 @@ def test_a_page_session_needs_the_csrf_header(client: TestClient, people: dict[s
     csrf = csrf_of(client.get("/consents").text)
     done = client.post("/api/v1/consents", json=body, headers={"X-CSRF-Token": csrf})
     assert done.status_code == 201
+
+
+def test_sections_are_granted_checked_and_shown_with_the_ledger(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    shop = bearer(token(client, "shop"))
+    bad = client.post(
+        "/api/v1/consents",
+        json={"bank_code": "BANKA", "sections": ["registration", "salaries"]},
+        headers={**shop, "Accept-Language": "en"},
+    )
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == PROBLEM
+    assert "sections" in bad.json()["detail"]
+    assert "salaries" in bad.json()["detail"]
+    done = client.post(
+        "/api/v1/consents",
+        json={"bank_code": "BANKA", "sections": ["risk"], "application": "PH0001"},
+        headers=shop,
+    )
+    assert done.status_code == 201
+    consent = done.json()
+    assert consent["sections"] == ["risk"]
+    assert client.delete(f"/api/v1/consents/{consent['id']}", headers=shop).status_code == 200
+    officer = bearer(token(client, "a-officer"))
+    detail = client.get(f"/api/v1/consents/{consent['id']}", headers=officer)
+    assert detail.status_code == 200
+    body = detail.json()
+    assert body["status"] == "revoked"
+    grant_entry, revoke_entry = body["ledger"]
+    assert (grant_entry["event"], revoke_entry["event"]) == ("grant", "revoke")
+    assert grant_entry["application"] == "PH0001"
+    assert grant_entry["sections"] == "risk"
+    assert revoke_entry["prev_hash"] == grant_entry["entry_hash"]
+    other = client.get(
+        f"/api/v1/consents/{consent['id']}", headers=bearer(token(client, "b-officer"))
+    )
+    assert other.status_code == 404

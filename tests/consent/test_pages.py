@@ -95,3 +95,61 @@ def test_government_sees_no_consents(client: TestClient, people: dict[str, str])
     page = client.get("/consents")
     assert page.status_code == 200
     assert "data-consent" not in page.text
+
+
+def test_the_form_names_the_sections_and_a_business_may_narrow_them(
+    client: TestClient, session: Session, people: dict[str, str]
+) -> None:
+    login(client, "shop")
+    page = client.get("/consents?lang=en")
+    for code in ("registration", "relations", "operations", "assets", "risk", "tags", "features"):
+        assert f'name="sections" value="{code}" checked' in page.text, code
+    assert "Sections the bank may read" in page.text
+    done = client.post(
+        "/consents",
+        data={"bank_code": "BANKB", "days": "60", "sections": ["risk", "registration"],
+              "sections_offered": "1", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303
+    listed = client.get("/consents?lang=en").text
+    assert 'data-sections="registration,risk"' in listed
+    assert '<span class="tag">Registration</span><span class="tag">Risk</span>' in listed
+    assert "59 days left" in listed or "60 days left" in listed
+    assert has_consent(session, "BANKB", BUSINESS)
+
+
+def test_ticking_no_section_is_refused_and_the_form_is_kept(
+    client: TestClient, session: Session, people: dict[str, str]
+) -> None:
+    login(client, "shop")
+    csrf = csrf_of(client.get("/consents").text)
+    done = client.post(
+        "/consents?lang=en",
+        data={"bank_code": "BANKB", "days": "45", "note": "流动资金", "sections_offered": "1",
+              "csrf_token": csrf},
+    )  # fmt: skip
+    assert done.status_code == 400
+    assert "choose at least one profile section" in done.text
+    assert '<option value="BANKB" selected>' in done.text
+    assert 'value="45"' in done.text
+    assert 'value="流动资金"' in done.text
+    assert 'name="sections" value="registration" checked' not in done.text
+    assert not has_consent(session, "BANKB", BUSINESS)
+
+
+def test_a_consent_page_shows_its_ledger_entries(
+    client: TestClient, session: Session, people: dict[str, str]
+) -> None:
+    consent = make_consent(session, BUSINESS, "BANKA", sections=["assets"], revoked=True)
+    login(client, "a-officer")
+    page = client.get(f"/consents/{consent.id}?lang=en")
+    assert page.status_code == 200
+    assert 'data-status="revoked"' in page.text
+    assert page.text.count("data-ledger-seq=") == 2
+    assert ">Grant<" in page.text
+    assert ">Revoke<" in page.text
+    assert 'data-section="assets"' in page.text
+    assert "/revoke" not in page.text  # the bank may not revoke, and it is revoked already
+    login(client, "b-officer")
+    assert client.get(f"/consents/{consent.id}").status_code == 404

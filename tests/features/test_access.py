@@ -1,5 +1,6 @@
 """Who reads a profile: the business, operators and government freely, a bank only with a
-live consent for that bank; every read, allowed or refused, is in the audit log."""
+live consent for that bank and only the sections it names; a refusal is a 404; every read,
+allowed or refused, is in the audit log with the consents and sections used."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from puhui.features.access import (
     profile_names,
     read_profile,
 )
+from puhui.features.profile import PROFILE_SECTIONS
 from puhui.identifiers import is_valid_person_id
 from tests.consent.factories import BUSINESS, OTHER_BUSINESS, make_consent, make_parties
 from tests.features.factories import make_profile
@@ -55,7 +57,7 @@ def test_free_readers_read_and_are_audited(
     assert profile.uscc == BUSINESS
     assert profile.document["registration"]["uscc"] == BUSINESS
     assert reads(session) == [{"actor": parties[who].id, "bank": None, "outcome": "allowed",
-                               "basis": basis}]  # fmt: skip
+                               "basis": basis, "sections": list(PROFILE_SECTIONS)}]  # fmt: skip
 
 
 @pytest.mark.parametrize("who", ["officer", "admin", "manager", "system", "other_bank"])
@@ -64,7 +66,7 @@ def test_a_bank_without_consent_is_refused_and_audited(
 ) -> None:
     with pytest.raises(ProfileAccessDeniedError) as raised:
         read_profile(session, parties[who], BUSINESS)
-    assert raised.value.http_status == 403
+    assert raised.value.http_status == 404  # like a missing profile: nothing is revealed
     assert "授权" in raised.value.message_zh
     assert "consent" in raised.value.message_en
     [entry] = reads(session)
@@ -81,7 +83,8 @@ def test_a_bank_with_consent_reads_and_is_audited(
     assert profile.name == "台州测试贸易有限公司"
     assert reads(session) == [
         {"actor": parties[who].id, "bank": "BANKA", "outcome": "allowed", "basis": "consent",
-         "consent_id": consent.id}
+         "consent_id": consent.id, "consent_ids": [consent.id],
+         "sections": list(PROFILE_SECTIONS)}
     ]  # fmt: skip
 
 

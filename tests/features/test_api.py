@@ -1,5 +1,5 @@
-"""``GET /api/v1/profiles/{uscc}``: problem details for 401, 403 and 404; every call,
-refused ones too, is in the audit log after the request is done."""
+"""``GET /api/v1/profiles/{uscc}``: problem details for 401 and 404 (a refusal is a 404 too);
+every call, refused ones too, is in the audit log after the request is done."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_the_business_reads_its_own(
     assert outcomes(session) == [("enterprise", "allowed")]
 
 
-def test_a_bank_without_consent_gets_a_403_problem_and_is_audited(
+def test_a_bank_without_consent_gets_a_404_problem_and_is_audited(
     client: TestClient, session: Session, people: dict[str, str]
 ) -> None:
     make_profile(session, BUSINESS)
@@ -71,18 +71,19 @@ def test_a_bank_without_consent_gets_a_403_problem_and_is_audited(
         f"/api/v1/profiles/{BUSINESS}",
         headers={**bearer(token(client, "a-officer")), "Accept-Language": "en"},
     )
-    assert done.status_code == 403
+    assert done.status_code == 404
     assert done.headers["content-type"] == PROBLEM
     problem = done.json()
-    assert problem["status"] == 403
-    assert problem["title"] == "Forbidden"
+    assert problem["status"] == 404
+    assert problem["title"] == "Not found"
     assert "consent" in problem["detail"]
     assert "document" not in problem
     assert "台州" not in done.text
     # The refusal was committed with the request, not rolled back with an exception.
     assert outcomes(session) == [("bank_officer", "refused")]
     zh = client.get(f"/api/v1/profiles/{BUSINESS}", headers=bearer(token(client, "a-officer")))
-    assert zh.json()["title"] == "禁止访问"
+    assert zh.status_code == 404
+    assert zh.json()["title"] == "未找到"
     assert "授权" in zh.json()["detail"]
 
 
@@ -96,11 +97,11 @@ def test_a_banks_system_with_consent_reads(
     assert done.status_code == 200, done.text
     # The other bank's officer still gets nothing.
     other = client.get(f"/api/v1/profiles/{BUSINESS}", headers=bearer(token(client, "b-officer")))
-    assert other.status_code == 403
+    assert other.status_code == 404
     assert outcomes(session) == [("bank_system", "allowed"), ("bank_officer", "refused")]
 
 
-def test_missing_profile_is_404_for_a_reader_and_403_for_a_stranger(
+def test_missing_profile_is_404_for_a_reader_and_for_a_stranger(
     client: TestClient, session: Session, people: dict[str, str]
 ) -> None:
     missing = "91330000MA2A00000X"
@@ -108,7 +109,10 @@ def test_missing_profile_is_404_for_a_reader_and_403_for_a_stranger(
     assert done.status_code == 404
     assert done.headers["content-type"] == PROBLEM
     stranger = client.get(f"/api/v1/profiles/{missing}", headers=bearer(token(client, "a-admin")))
-    assert stranger.status_code == 403
+    assert stranger.status_code == 404
+    # The same answer as for a profile that exists: a refusal reveals nothing.
+    existing = client.get(f"/api/v1/profiles/{BUSINESS}", headers=bearer(token(client, "a-admin")))
+    assert stranger.json()["detail"] == existing.json()["detail"]
     assert outcomes(session, missing) == [("operator", "not_found"), ("bank_admin", "refused")]
 
 

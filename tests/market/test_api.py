@@ -164,6 +164,7 @@ def test_white_lists_and_a_business_products(
             "pre_credit_limit": "150000.00",
             "rate": "5.20",
             "fit": 0.6,
+            "gov_lists": [],
         }
     ]
     for who in ("other_bank", "enterprise"):

@@ -99,7 +99,7 @@ def edited(old: str, new: str) -> str:
 
 
 def test_default_policy_loads(policy: Policy) -> None:
-    assert policy.version == "2026.11-1"
+    assert policy.version == "2026.11-2"
     assert len(policy.fingerprint) == 64
     assert policy.knockout_codes == (
         "dishonest",
@@ -403,7 +403,7 @@ def test_tier_labels() -> None:
         ("lgd: 0.45", "lgd: 1.5", "pricing.risk_premium.lgd", "[0, 1]"),
         ("max_discount_bp: 60", "max_discounts_bp: 60", "pricing.max_discounts_bp", "unknown key"),
         ("base_odds: 50", "base_odds: 0", "credit_points.base_odds", "> 0"),
-        ('version: "2026.11-1"', "version: 2026.11", "version", "quotes"),
+        ('version: "2026.11-2"', "version: 2026.11", "version", "quotes"),
         ("minimum: 10_000", "minimum: 1e4", "limit.minimum", "1e6"),
         (
             'op: "==", value: "D"',
@@ -427,6 +427,18 @@ def test_tier_labels() -> None:
             "admission[5].when.any[0].value",
             "unknown key",
         ),
+        ("pd_decline: 0.15 ", "pd_decline: 0.01 ", "decision.pd_decline", "at least"),
+        ("pd_refer: 0.05 ", "pd_refer: 1.5 ", "decision.pd_refer", "[0, 1]"),
+        ("over_limit_band: 0.5 ", "over_limit_band: -1 ", "decision.over_limit_band", "[0"),
+        ("code: young_business", "code: thin_tax_history", "decision.refer[1].code", "duplicate"),
+        (
+            "feature: tax_months_reported_12m",
+            "feature: tax_months",
+            "decision.refer[0].when.feature",
+            "unknown feature",
+        ),
+        ("unverified_share: 0.5 ", "unverified_share: 2 ", "decision.hint.unverified_share", "1]"),
+        ("capacity_months: 12 ", "capacity_months: 0 ", "decision.hint.capacity_months", "(0"),
     ],
 )
 def test_loading_errors_name_the_key(
@@ -474,6 +486,38 @@ def test_the_last_tier_is_the_unconditional_default(tmp_path: Path) -> None:
         load_policy(write(tmp_path, text))
 
 
+# --- decision section -------------------------------------------------------------------
+
+
+def test_default_decision_section(policy: Policy) -> None:
+    rules = policy.decision
+    assert rules is not None
+    assert (rules.pd_refer, rules.pd_decline, rules.over_limit_band) == (0.05, 0.15, 0.5)
+    assert [r.code for r in rules.refer] == ["thin_tax_history", "young_business"]
+    assert all(r.zh and r.en for r in rules.refer)
+    assert rules.features_used == {"tax_months_reported_12m", "age_years"}
+    assert (rules.hint.unverified_share, rules.hint.capacity_months) == (0.5, 12.0)
+
+
+def test_decision_section_is_optional_and_fingerprinted(tmp_path: Path, policy: Policy) -> None:
+    head = DEFAULT_TEXT[: DEFAULT_TEXT.index("# --- Decision")]
+    without = load_policy(write(tmp_path, head))
+    assert without.decision is None
+    assert without.knockout_codes == policy.knockout_codes
+    assert without.fingerprint != policy.fingerprint
+    changed = load_policy(write(tmp_path, edited("over_limit_band: 0.5 ", "over_limit_band: 0.4 ")))
+    assert changed.fingerprint != policy.fingerprint
+
+
+def test_policy_text_round_trip(policy: Policy) -> None:
+    from puhui.scoring.policy import parse_policy_text, read_policy_text
+
+    text, source = read_policy_text()
+    assert text == DEFAULT_TEXT
+    assert source.endswith("policy.yaml")
+    assert parse_policy_text(text, "stored").fingerprint == policy.fingerprint
+
+
 # --- fingerprint ------------------------------------------------------------------------
 
 
@@ -493,7 +537,7 @@ def test_fingerprint_changes_with_any_value(tmp_path: Path, policy: Policy) -> N
 
 def test_outcome_records_the_policy(policy: Policy) -> None:
     outcome = evaluate_policy(policy, np.array([0.01]), columns([clean()]))
-    assert outcome.policy_version == "2026.11-1"
+    assert outcome.policy_version == "2026.11-2"
     assert outcome.policy_fingerprint == policy.fingerprint
 
 

@@ -80,10 +80,18 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """One thing an actor did (or read) on someone's behalf, written in the same transaction."""
+    """One thing an actor did (or read) on someone's behalf, written in the same transaction.
+
+    The log is a hash chain (:mod:`puhui.accounts.chain`): ``seq`` numbers the entries
+    1, 2, 3, … without gaps, ``prev_hash`` is the previous entry's ``entry_hash`` and
+    ``entry_hash`` the SHA-256 of this entry's columns (all but ``id``) and ``prev_hash``.
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        Index("uq_audit_log_seq", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -95,3 +103,21 @@ class AuditEntry(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The last entry of each hash chain (``audit``, ``consent``): its ``seq`` and hash.
+
+    Appending locks the chain's row (see :mod:`puhui.accounts.chain`), which serialises
+    writers; verifying compares it with the chain's last entry, which shows entries cut off
+    the end.
+    """
+
+    __tablename__ = "chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

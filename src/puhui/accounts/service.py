@@ -21,7 +21,8 @@ from sqlalchemy import Select, false, inspect, select, update
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import ROLES_WITH_BANK, USER_ROLES, Actor, Role
-from puhui.accounts.models import ApiClient, ApiToken, AuditEntry, Bank, User
+from puhui.accounts.chain import AUDIT, append, as_json
+from puhui.accounts.models import ApiClient, ApiToken, AuditEntry, Bank, ChainHead, User
 from puhui.errors import PuhuiError
 from puhui.identifiers import is_valid_uscc
 from puhui.pagination import PageRequest, PageResult, paginate
@@ -61,8 +62,10 @@ def utcnow() -> datetime:
 
 
 def require_schema(session: Session) -> None:
-    """Refuse clearly when the app database predates the accounts tables."""
-    if not inspect(session.connection()).has_table(User.__tablename__):
+    """Refuse clearly when the app database predates the accounts tables or the audit
+    chain (``record`` needs ``chain_heads``)."""
+    inspector = inspect(session.connection())
+    if not all(inspector.has_table(t) for t in (User.__tablename__, ChainHead.__tablename__)):
         raise PuhuiError(
             "应用数据库尚未升级，请先运行 puhui db upgrade",
             "the app database is not migrated yet: run puhui db upgrade first",
@@ -108,6 +111,10 @@ def record(
     ``action`` is a dotted verb (``user.create``, ``profile.read``); ``detail`` is small JSON
     (never a secret, never a clear person id). Call it from the service that does the thing,
     so the change and its audit row are one transaction.
+
+    The row is chained (:mod:`puhui.accounts.chain`): it gets the next ``seq`` and its hash,
+    and the audit chain stays locked until the caller's transaction ends, so keep
+    transactions that write audit rows short.
     """
     entry = AuditEntry(
         at=utcnow(),
@@ -118,10 +125,9 @@ def record(
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        detail=detail or {},
+        detail=as_json(detail or {}),
     )
-    session.add(entry)
-    session.flush()
+    append(session, AUDIT, entry)
     return entry
 
 

@@ -1,9 +1,11 @@
 """Consent: grant, revoke, list (narrowed for the actor) and check.
 
 A business grants a bank the right to read its data of one scope (``profile`` today;
-``application`` and others later) for 1 to 365 days; it, or an operator acting for it, may
-revoke it at any time. Every grant and revoke is written to the audit log in the caller's
-transaction. Services flush, never commit.
+``application`` and others later) for 1 to 365 days — for a profile, the sections it names
+(all by default); it, or an operator acting for it, may revoke it at any time. Every grant
+and revoke is written, in the caller's transaction, three times over: to the ``consents``
+projection, as an entry of the hash-chained consent ledger
+(:mod:`puhui.consent.ledger`), and to the audit log. Services flush, never commit.
 
 Who sees which consents is decided in :func:`visible_consents`, once: a business its own,
 a bank user (or the bank's system, or its customer manager) its bank's, an operator all,
@@ -12,6 +14,7 @@ anyone else none.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -20,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import ROLES_WITH_BANK, Actor, Role
 from puhui.accounts.service import get_bank, record, utcnow
-from puhui.consent.models import Consent
+from puhui.consent.ledger import append_event, entries_of
+from puhui.consent.models import Consent, ConsentLedgerEntry
 from puhui.errors import PuhuiError
+from puhui.features.profile import PROFILE_SECTIONS
 from puhui.identifiers import is_valid_uscc
 from puhui.pagination import PageRequest, PageResult, paginate
 
@@ -31,6 +36,7 @@ SCOPES: tuple[str, ...] = (SCOPE_PROFILE,)
 MIN_DAYS = 1
 MAX_DAYS = 365
 MAX_NOTE = 500
+MAX_APPLICATION = 32
 
 Status = Literal["live", "expired", "revoked"]
 
@@ -67,6 +73,39 @@ def status_of(consent: Consent, at: datetime | None = None) -> Status:
     if consent.expires_at <= at:
         return "expired"
     return "live"
+
+
+def parse_sections(sections: Iterable[str] | str | None) -> tuple[str, ...]:
+    """The profile sections a consent names, checked, in :data:`PROFILE_SECTIONS` order.
+
+    None means every section; a string may list them separated by commas. Case and spaces
+    around a name do not matter; a name twice counts once. An unknown name or an empty list
+    is a :class:`ConsentError` that names the field and the valid sections.
+    """
+    if sections is None:
+        return PROFILE_SECTIONS
+    names = sections.split(",") if isinstance(sections, str) else list(sections)
+    wanted = {str(name).strip().lower() for name in names} - {""}
+    valid = ", ".join(PROFILE_SECTIONS)
+    unknown = sorted(wanted - set(PROFILE_SECTIONS))
+    if unknown:
+        shown = ", ".join(unknown)
+        raise ConsentError(
+            f"授权的画像板块 (sections) 无效：{shown}；可选：{valid}",
+            f"sections: {shown} is not a profile section; choose from: {valid}",
+        )
+    if not wanted:
+        raise ConsentError(
+            f"请至少选择一个画像板块 (sections)，可选：{valid}",
+            f"sections: choose at least one profile section from: {valid}",
+        )
+    return tuple(name for name in PROFILE_SECTIONS if name in wanted)
+
+
+def union_sections(consents: Sequence[Consent]) -> tuple[str, ...]:
+    """Every section any of ``consents`` allows, in :data:`PROFILE_SECTIONS` order."""
+    allowed = {name for consent in consents for name in consent.section_list}
+    return tuple(name for name in PROFILE_SECTIONS if name in allowed)
 
 
 def visible_consents(actor: Actor) -> Select[Consent]:
@@ -107,6 +146,30 @@ def _live(at: datetime) -> tuple[ColumnElement[bool], ...]:
         Consent.granted_at <= at,
         Consent.expires_at > at,
         or_(Consent.revoked_at.is_(None), Consent.revoked_at > at),
+    )
+
+
+def live_consents(
+    session: Session,
+    bank_code: str,
+    uscc: str,
+    scope: str = SCOPE_PROFILE,
+    at: datetime | None = None,
+) -> list[Consent]:
+    """Every live consent of ``uscc`` for ``bank_code`` and ``scope`` at ``at`` (default
+    now), the latest to expire first (then the newest). Each one allows its own sections; a
+    read may use them all."""
+    return list(
+        session.scalars(
+            select(Consent)
+            .where(
+                Consent.bank_code == bank_code,
+                Consent.uscc == uscc,
+                Consent.scope == scope,
+                *_live(at or utcnow()),
+            )
+            .order_by(Consent.expires_at.desc(), Consent.id.desc())
+        )
     )
 
 
@@ -152,11 +215,17 @@ def grant(
     *,
     uscc: str | None = None,
     note: str = "",
+    sections: Iterable[str] | str | None = None,
+    application: str | None = None,
 ) -> Consent:
     """A business lets ``bank_code`` read its ``scope`` for ``days`` days from now.
 
     An enterprise user grants for its own uscc only (``uscc`` may be left out); an
     operator acts for the business named by ``uscc``. Anyone else is refused (403).
+    ``sections`` are the profile sections the bank may read (default: all; see
+    :func:`parse_sections`); ``application`` the number of the application the consent is
+    given for, kept in the ledger. The consent, its ledger entry and its audit row are
+    written together.
     """
     if actor.role is Role.ENTERPRISE and actor.kind == "user" and actor.uscc:
         if uscc is not None and uscc.strip().upper() != actor.uscc:
@@ -190,10 +259,14 @@ def grant(
             f"授权期限须为 {MIN_DAYS} 至 {MAX_DAYS} 天",
             f"a consent lasts {MIN_DAYS} to {MAX_DAYS} days",
         )
-    note = note.strip()
-    if len(note) > MAX_NOTE:
+    allowed = parse_sections(sections)
+    note = _checked_note(note)
+    if application is not None:
+        application = application.strip() or None
+    if application is not None and len(application) > MAX_APPLICATION:
         raise ConsentError(
-            f"备注最多 {MAX_NOTE} 个字符", f"a note has at most {MAX_NOTE} characters"
+            f"申请编号 (application) 最多 {MAX_APPLICATION} 个字符",
+            f"application: a number has at most {MAX_APPLICATION} characters",
         )
     if get_bank(session, bank_code) is None:
         raise ConsentNotFoundError(
@@ -209,9 +282,11 @@ def grant(
         revoked_at=None,
         granted_by=actor.user_id,
         note=note,
+        sections=",".join(allowed),
     )
     session.add(consent)
     session.flush()
+    entry = append_event(session, actor, consent, "grant", now, application=application, note=note)
     record(
         session,
         actor,
@@ -223,10 +298,21 @@ def grant(
             "bank": bank_code,
             "scope": scope,
             "days": days,
+            "sections": list(allowed),
             "expires_at": consent.expires_at.isoformat(timespec="seconds"),
+            "ledger_seq": entry.seq,
         },
     )
     return consent
+
+
+def _checked_note(note: str) -> str:
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise ConsentError(
+            f"备注 (note) 最多 {MAX_NOTE} 个字符", f"note: at most {MAX_NOTE} characters"
+        )
+    return note
 
 
 def get_consent(session: Session, actor: Actor, consent_id: int) -> Consent:
@@ -239,10 +325,19 @@ def get_consent(session: Session, actor: Actor, consent_id: int) -> Consent:
     return consent
 
 
-def revoke(session: Session, actor: Actor, consent_id: int) -> Consent:
+def consent_history(
+    session: Session, actor: Actor, consent_id: int
+) -> tuple[Consent, list[ConsentLedgerEntry]]:
+    """One consent the actor may see (404 otherwise) and its ledger entries, oldest first."""
+    consent = get_consent(session, actor, consent_id)
+    return consent, entries_of(session, consent.id)
+
+
+def revoke(session: Session, actor: Actor, consent_id: int, *, note: str = "") -> Consent:
     """Take a consent back, from now on. The business that granted it or an operator may;
     a bank that holds it sees it but may not revoke it (403); anyone else finds nothing
-    (404). Revoking twice is a conflict (409)."""
+    (404). Revoking twice is a conflict (409). ``note`` (why) goes to the ledger entry."""
+    note = _checked_note(note)
     consent = get_consent(session, actor, consent_id)
     if not (actor.role is Role.ENTERPRISE or (actor.is_operator and actor.kind != "client")):
         raise ConsentForbiddenError(
@@ -253,14 +348,21 @@ def revoke(session: Session, actor: Actor, consent_id: int) -> Consent:
         raise ConsentConflictError(
             f"授权 {consent_id} 已撤销", f"consent {consent_id} is revoked already"
         )
-    consent.revoked_at = utcnow()
+    now = utcnow()
+    consent.revoked_at = now
     session.flush()
+    entry = append_event(session, actor, consent, "revoke", now, note=note)
     record(
         session,
         actor,
         "consent.revoke",
         "consent",
         consent.id,
-        {"uscc": consent.uscc, "bank": consent.bank_code, "scope": consent.scope},
+        {
+            "uscc": consent.uscc,
+            "bank": consent.bank_code,
+            "scope": consent.scope,
+            "ledger_seq": entry.seq,
+        },
     )
     return consent

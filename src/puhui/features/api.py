@@ -32,8 +32,9 @@ def error_response(request: Request, error: PuhuiError) -> Response:
 def profile(
     uscc: str, request: Request, actor: CurrentActor, db: DbSession
 ) -> Response | ProfileOut:
-    """Every call is written to the audit log, refused ones too. A bank without a live
-    consent of the business gets 403 whether or not the profile exists."""
+    """Every call is written to the audit log, refused ones too. A bank reads only the
+    sections its live consents name (``document`` has those and ``as_of``); a bank without
+    a live consent of the business gets 404, whether or not the profile exists."""
     read = attempt_profile_read(db, actor, uscc)
     if read.error is not None:
         return error_response(request, read.error)

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from puhui.accounts.actor import Role
 from puhui.features.access import attempt_profile_read
+from puhui.features.profile import PROFILE_SECTIONS
 from puhui.features.registry import features
 from puhui.features.service import ProfileView
 from puhui.web.deps import DbSession, PageActor
@@ -290,5 +291,12 @@ def profile_page(request: Request, uscc: str, actor: PageActor, db: DbSession) -
         return problem_response(request, status, detail=detail, translate_detail=False)
     assert read.profile is not None
     context = profile_context(read.profile, locale_of(request), translator(request))
-    context.update({"actor": actor, "basis": read.basis})
+    context.update(
+        {
+            "actor": actor,
+            "basis": read.basis,
+            "shown": read.sections,
+            "section_count": len(PROFILE_SECTIONS),
+        }
+    )
     return render(request, "features/profile.html", context)

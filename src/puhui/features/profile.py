@@ -29,6 +29,17 @@ from puhui.features.registry import MONTH_INDEX, REGISTRATION, feature_names
 
 #: Months of the operations series.
 SERIES_MONTHS = 24
+#: The sections of a profile document, in the order the profile page shows them; a
+#: consent names the ones a bank may read (``as_of`` goes with every section).
+PROFILE_SECTIONS: tuple[str, ...] = (
+    "registration",
+    "relations",
+    "operations",
+    "assets",
+    "risk",
+    "tags",
+    "features",
+)
 
 
 def money(expr: str) -> str:

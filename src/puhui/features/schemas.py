@@ -21,7 +21,8 @@ class ProfileOut(BaseModel):
     industry_code: str
     published_at: datetime
     document: dict[str, Any] = Field(
-        description="registration, relations, operations, assets, risk, tags and features"
+        description="as_of and the sections the caller may read: registration, relations, "
+        "operations, assets, risk, tags, features (a bank: those its consents name)"
     )
 
     @classmethod

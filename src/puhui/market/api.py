@@ -23,7 +23,7 @@ from puhui.market.schemas import (
     Status,
     business_product,
 )
-from puhui.web.deps import CurrentActor, DbSession, OptionalActor
+from puhui.web.deps import CurrentActor, DbSession, OptionalActor, RowId
 from puhui.web.i18n import locale_of
 from puhui.web.pagination import Page, PageQuery
 from puhui.web.problems import PROBLEM_RESPONSES
@@ -71,26 +71,28 @@ def create(db: DbSession, actor: CurrentActor, body: ProductIn) -> ProductOut:
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, summary="One product")
-def product(db: DbSession, actor: OptionalActor, product_id: int) -> ProductOut:
+def product(db: DbSession, actor: OptionalActor, product_id: RowId) -> ProductOut:
     return ProductOut.of(service.get_product(db, actor, product_id))
 
 
 @router.patch("/products/{product_id}", response_model=ProductOut, summary="Change a product")
-def update(db: DbSession, actor: CurrentActor, product_id: int, body: ProductUpdate) -> ProductOut:
+def update(
+    db: DbSession, actor: CurrentActor, product_id: RowId, body: ProductUpdate
+) -> ProductOut:
     return ProductOut.of(service.update_product(db, actor, product_id, body))
 
 
 @router.post(
     "/products/{product_id}/publish", response_model=ProductOut, summary="Publish a product"
 )
-def publish(db: DbSession, actor: CurrentActor, product_id: int) -> ProductOut:
+def publish(db: DbSession, actor: CurrentActor, product_id: RowId) -> ProductOut:
     return ProductOut.of(service.publish_product(db, actor, product_id))
 
 
 @router.post(
     "/products/{product_id}/withdraw", response_model=ProductOut, summary="Withdraw a product"
 )
-def withdraw(db: DbSession, actor: CurrentActor, product_id: int) -> ProductOut:
+def withdraw(db: DbSession, actor: CurrentActor, product_id: RowId) -> ProductOut:
     return ProductOut.of(service.withdraw_product(db, actor, product_id))
 
 
@@ -99,10 +101,15 @@ def withdraw(db: DbSession, actor: CurrentActor, product_id: int) -> ProductOut:
     response_model=Page[MatchOut],
     summary="A product's white list (白名单) with pre-credit limits",
 )
-def matches(db: DbSession, actor: CurrentActor, product_id: int, page: PageQuery) -> Page[MatchOut]:
+def matches(
+    db: DbSession, actor: CurrentActor, product_id: RowId, page: PageQuery
+) -> Page[MatchOut]:
     """Eligible businesses of the latest ``puhui market refresh``, largest limit first. Only
-    the product's bank, the operator and government."""
-    return Page[MatchOut].of(service.list_matches(db, actor, product_id, page), MatchOut.of)
+    the product's bank, the operator and government. ``gov_lists`` names the government
+    lists pushed to the product's bank that each business is on."""
+    result = service.list_matches(db, actor, product_id, page)
+    flags = service.government_flags(db, result.items)
+    return Page[MatchOut].of(result, lambda m: MatchOut.of(m, flags.get((m.product_id, m.uscc))))
 
 
 @router.get(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -67,7 +68,17 @@ class ProductMatch(Base):
     that fails). See docs/market.md."""
 
     __tablename__ = "product_matches"
-    __table_args__ = (Index("ix_product_matches_uscc", "uscc"),)
+    __table_args__ = (
+        Index("ix_product_matches_uscc", "uscc"),
+        # A white-list page: eligible pairs of one product, largest limit first.
+        Index(
+            "ix_product_matches_white_list",
+            "product_id",
+            "eligible",
+            text("pre_credit_limit DESC"),
+            "uscc",
+        ),
+    )
 
     product_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True

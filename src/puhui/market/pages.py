@@ -242,6 +242,7 @@ def white_list(
     number = max(1, page)
     product = service.get_product(db, actor, product_id)
     result = service.list_matches(db, actor, product_id, PageRequest(page=number, size=50))
+    flags = service.government_flags(db, result.items)
     return render(
         request,
         "market/white_list.html",
@@ -255,6 +256,7 @@ def white_list(
                     "rate": f"{m.rate}%",
                     "fit": f"{m.fit:.2f}",
                     "as_of": m.as_of.isoformat(),
+                    "gov_lists": flags.get((m.product_id, m.uscc), []),
                 }
                 for m in result.items
             ],

@@ -14,7 +14,15 @@ from puhui.market.models import Product, ProductMatch
 Guarantee = Literal["credit", "guarantee", "mortgage", "pledge"]
 EntityType = Literal["enterprise", "individual", "coop"]
 Tier = Literal["survival", "growth", "development"]
-PolicyList = Literal["specialized", "high_tech", "tech_sme", "contract"]
+PolicyList = Annotated[
+    str,
+    Field(
+        pattern=r"^(specialized|high_tech|tech_sme|contract|first_loan|key_support"
+        r"|list:[A-Za-z0-9][A-Za-z0-9_.\-]{0,31})$",
+        description="honours lists (specialized, high_tech, tech_sme, contract), government "
+        "list kinds (first_loan, key_support) or one government list (list:<code>)",
+    ),
+]
 Status = Literal["draft", "published", "withdrawn"]
 Sort = Literal["popularity", "rate"]
 
@@ -167,15 +175,21 @@ class MatchOut(BaseModel):
     pre_credit_limit: Decimal = Field(description="the amount offered, yuan")
     rate: Decimal = Field(description="the rate offered, annual %")
     fit: float
+    gov_lists: list[str] = Field(
+        default_factory=list,
+        description="codes of the government lists pushed to the product's bank that the "
+        "business is on (精准推送)",
+    )
 
     @classmethod
-    def of(cls, match: ProductMatch) -> MatchOut:
+    def of(cls, match: ProductMatch, gov_lists: list[str] | None = None) -> MatchOut:
         return cls(
             uscc=match.uscc,
             as_of=match.as_of,
             pre_credit_limit=match.pre_credit_limit,
             rate=match.rate,
             fit=round(match.fit, 4),
+            gov_lists=gov_lists or [],
         )
 
 

@@ -9,8 +9,9 @@ change writes its audit row in the same transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -19,13 +20,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Select, delete, insert, inspect, or_, select, true
+import pyarrow.csv as pa_csv
+from sqlalchemy import Select, delete, func, inspect, or_, select, true
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor, Role
 from puhui.accounts.models import Bank
 from puhui.accounts.service import record, utcnow
 from puhui.errors import PuhuiError
+from puhui.govlists.service import Membership, flags_for, pushed_memberships
 from puhui.market import matching
 from puhui.market.models import Product, ProductMatch
 from puhui.market.schemas import ProductFilters, ProductIn, ProductUpdate, Sort
@@ -36,8 +39,6 @@ from puhui.scoring.models import PLATFORM
 FEN = Decimal("0.01")
 #: Businesses read from the warehouse and matched at once by :func:`refresh_matches`.
 REFRESH_BATCH = 100_000
-#: Rows written to ``product_matches`` per INSERT.
-INSERT_BATCH = 5_000
 
 
 class MarketError(PuhuiError):
@@ -309,6 +310,43 @@ def list_matches(
     return result
 
 
+def government_flags(
+    session: Session, matches: Sequence[ProductMatch]
+) -> dict[tuple[int, str], list[str]]:
+    """For a page of white-list rows: the codes of the government lists pushed to each
+    product's bank that the business is on (精准推送), by (product id, uscc)."""
+    found: dict[tuple[int, str], list[str]] = {}
+    by_bank: dict[str, list[ProductMatch]] = {}
+    for match in matches:
+        by_bank.setdefault(match.product.bank_code, []).append(match)
+    for bank, rows in by_bank.items():
+        flags = flags_for(session, bank, [m.uscc for m in rows])
+        for m in rows:
+            if m.uscc in flags:
+                found[(m.product_id, m.uscc)] = flags[m.uscc]
+    return found
+
+
+def best_offers(
+    session: Session, usccs: Sequence[str], bank_code: str | None = None
+) -> dict[str, tuple[Decimal, int]]:
+    """For each of ``usccs`` on a white list of the latest refresh (``bank_code``'s products
+    only, when given): the largest pre-credit limit offered and on how many products."""
+    if not usccs:
+        return {}
+    statement = (
+        select(ProductMatch.uscc, func.max(ProductMatch.pre_credit_limit), func.count())
+        .join(ProductMatch.product)
+        .where(ProductMatch.uscc.in_(set(usccs)), ProductMatch.eligible)
+        .group_by(ProductMatch.uscc)
+    )
+    if bank_code is not None:
+        statement = statement.where(Product.bank_code == bank_code)
+    return {
+        str(uscc): (money(limit), int(count)) for uscc, limit, count in session.execute(statement)
+    }
+
+
 def business_products(
     session: Session,
     actor: Actor,
@@ -358,8 +396,12 @@ class RefreshRun:
     near_misses: int
 
 
-def product_rules(products: Sequence[Product]) -> matching.Products:
-    """The matching core's arrays for ``products``."""
+def product_rules(
+    products: Sequence[Product], policy_lists: Sequence[Sequence[str]] | None = None
+) -> matching.Products:
+    """The matching core's arrays for ``products``; ``policy_lists`` replaces each product's
+    required lists (see :func:`required_lists`)."""
+    wanted = policy_lists if policy_lists is not None else [p.policy_lists for p in products]
     return matching.Products.of(
         [
             {
@@ -378,10 +420,45 @@ def product_rules(products: Sequence[Product]) -> matching.Products:
                 "industries": p.industries,
                 "districts": p.districts,
                 "tiers": p.tiers,
-                "policy_lists": p.policy_lists,
+                "policy_lists": list(lists),
             }
-            for p in products
+            for p, lists in zip(products, wanted, strict=True)
         ]
+    )
+
+
+def required_lists(
+    products: Sequence[Product], memberships: Sequence[Membership]
+) -> list[list[str]]:
+    """Each product's required policy lists, with the membership columns of the government
+    lists that satisfy them for its bank (:meth:`Membership.feeds`): ``specialized`` also
+    accepts a 专精特新 list pushed to the bank, ``list:<code>`` that list if it was pushed to
+    the bank. The product's own codes stay: a code no column names is on no one's list, so
+    a product that requires a list never pushed to its bank matches no one. One step per
+    product and list, never per business."""
+    return [
+        list(p.policy_lists)
+        + [
+            m.column
+            for m in memberships
+            if any(m.feeds(code, p.bank_code) for code in p.policy_lists)
+        ]
+        for p in products
+    ]
+
+
+def with_government_lists(
+    region: matching.Businesses, memberships: Sequence[Membership]
+) -> matching.Businesses:
+    """``region`` with one more membership column per pushed government list (a vectorised
+    ``isin`` of the batch's usccs against the list's members)."""
+    if not memberships:
+        return region
+    extra = np.column_stack([np.isin(region.uscc, m.members) for m in memberships])
+    return replace(
+        region,
+        policy_lists=np.hstack([np.asarray(region.policy_lists, dtype=bool), extra]),
+        policy_list_codes=(*region.policy_list_codes, *(m.column for m in memberships)),
     )
 
 
@@ -470,7 +547,8 @@ def refresh_matches(
     champion scores of ``as_of`` (``owner``'s model, the platform's by default).
 
     Reads the warehouse's ``scores`` joined to ``features`` in batches of ``batch_rows``
-    businesses, matches each batch in one vectorised pass, and writes the eligible pairs and
+    businesses, adds the membership of every pushed government list (``puhui.govlists``),
+    matches each batch in one vectorised pass, and writes the eligible pairs and
     the near misses (:func:`puhui.market.matching.near_miss`). The old rows are deleted in
     the caller's transaction: readers see the old white lists or the new ones, never half.
     """
@@ -500,14 +578,15 @@ def refresh_matches(
         session.scalars(select(Product).where(Product.status == PUBLISHED).order_by(Product.id))
     )
     session.execute(delete(ProductMatch))
-    rules = product_rules(products)
+    memberships = pushed_memberships(session)
+    rules = product_rules(products, required_lists(products, memberships))
     ids = np.asarray([p.id for p in products], dtype=np.int64)
     businesses = eligible = near = 0
     reader = con.sql(_inputs_sql(columns), params=[as_of, owner]).to_arrow_reader(batch_rows)
     for batch in reader:
         if batch.num_rows == 0:
             continue
-        region = businesses_of(batch)
+        region = with_government_lists(businesses_of(batch), memberships)
         businesses += len(region)
         if not products:
             continue
@@ -531,19 +610,55 @@ def _insert(
     rows: np.ndarray,
     cols: np.ndarray,
 ) -> None:
+    """Store the pairs ``(rows, cols)`` of one chunk, column by column: PostgreSQL takes
+    them as one ``COPY`` of CSV that Arrow writes, other databases as one ``executemany``."""
+    if len(rows) == 0:
+        return
     flags = found.failures[rows, cols]
-    values = [
+    codes, position = np.unique(flags, return_inverse=True)
+    reasons = np.array(
+        [json.dumps(matching.failed_codes(int(c))) for c in codes.tolist()], dtype=object
+    )[position]
+    table = pa.table(
         {
-            "product_id": int(ids[c]),
-            "uscc": str(region.uscc[start + r]),
-            "as_of": as_of,
-            "eligible": bool(f == 0),
-            "fit": round(float(found.fit[r, c]), 6),
-            "pre_credit_limit": money(found.limit[r, c]),
-            "rate": money(found.rate[r, c]),
-            "reasons": matching.failed_codes(int(f)),
+            "product_id": pa.array(ids[cols], pa.int64()),
+            "uscc": pa.array(region.uscc[start + rows], pa.string()),
+            "as_of": pa.array(np.full(len(rows), as_of.isoformat()), pa.string()),
+            "eligible": pa.array(flags == 0, pa.bool_()),
+            "fit": pa.array(np.round(found.fit[rows, cols], 6), pa.float64()),
+            "pre_credit_limit": fen_text(found.limit[rows, cols]),
+            "rate": fen_text(found.rate[rows, cols]),
+            "reasons": pa.array(reasons, pa.string()),
         }
-        for r, c, f in zip(rows.tolist(), cols.tolist(), flags.tolist(), strict=True)
-    ]
-    for begin in range(0, len(values), INSERT_BATCH):
-        session.execute(insert(ProductMatch), values[begin : begin + INSERT_BATCH])
+    )
+    names = ", ".join(table.column_names)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        buffer = pa.BufferOutputStream()
+        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(
+            f"COPY {ProductMatch.__tablename__} ({names}) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            copy.write(buffer.getvalue().to_pybytes())
+        return
+    marks = ", ".join("?" * table.num_columns)
+    columns = [table.column(name).to_pylist() for name in table.column_names]
+    connection.exec_driver_sql(
+        f"INSERT INTO {ProductMatch.__tablename__} ({names}) VALUES ({marks})",
+        list(zip(*columns, strict=True)),
+    )
+
+
+def fen_text(values: np.ndarray) -> pa.Array:
+    """Yuan (or a rate in %) as decimal text half-up to the fen, vectorised.
+
+    The values are floats that stand for decimals of at most a few places (limits in whole
+    yuan, rates in hundredths); the 1e-7 absorbs binary noise (4.345 is 4.34499…), as
+    :func:`money` does by going through ``str``.
+    """
+    cents = np.floor(np.abs(values) * 100 + 0.5 + 1e-7).astype(np.int64)
+    sign = np.where(values < 0, "-", "")
+    whole = (cents // 100).astype(str)
+    fraction = np.char.zfill((cents % 100).astype(str), 2)
+    return pa.array(np.char.add(np.char.add(np.char.add(sign, whole), "."), fraction))

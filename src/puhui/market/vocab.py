@@ -35,9 +35,11 @@ TIERS: dict[str, tuple[str, str]] = {
     "development": ("发展型", "development"),
 }
 
-#: Policy lists a product may target, and the feature (a 0/1 flag as of the date) that says
-#: a business is on the list. Until government lists are pushed to the platform (issue #7,
-#: policy domain), membership comes from the honours feed.
+#: Policy lists a product may target from the honours feed, and the feature (a 0/1 flag as
+#: of the date) that says a business is on the list. Government lists pushed to the
+#: product's bank add to them (``puhui.govlists``): a 专精特新 list feeds ``specialized``, a
+#: 科技型 list ``tech_sme``; ``first_loan`` and ``key_support`` are filled by government lists
+#: of those kinds only, and ``list:<code>`` by that one list.
 POLICY_LISTS: dict[str, tuple[str, str, str]] = {
     "specialized": ("honor_specialized", "专精特新", "specialised and innovative"),
     "high_tech": ("honor_high_tech", "高新技术企业", "high-tech enterprise"),
@@ -55,7 +57,14 @@ def label(table: dict[str, tuple[str, str]], code: str, locale: str) -> str:
 
 
 def policy_list_label(code: str, locale: str) -> str:
+    from puhui.govlists.vocab import GOVERNMENT_POLICY_CODES, LIST_PREFIX
+
     found = POLICY_LISTS.get(code)
-    if found is None:
-        return code
-    return found[1] if locale == "zh_CN" else found[2]
+    if found is not None:
+        return found[1] if locale == "zh_CN" else found[2]
+    if code in GOVERNMENT_POLICY_CODES:
+        return label(GOVERNMENT_POLICY_CODES, code, locale)
+    if code.startswith(LIST_PREFIX):
+        name = code.removeprefix(LIST_PREFIX)
+        return f"政府名单 {name}" if locale == "zh_CN" else f"government list {name}"
+    return code

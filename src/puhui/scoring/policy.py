@@ -14,6 +14,10 @@ it; :func:`evaluate_policy` applies it to a batch of businesses at once:
 5. **rate** — ``reference + cost + PD · LGD · 10000 + margin − min(Σ discounts, max)``
    basis points, rounded half up and held within ``floor..cap``.
 
+An optional ``decision`` section holds the rules of the real-time decision engine
+(:mod:`puhui.decisions.engine`): the PD bands and the over-limit band that refer or
+decline a request, the refer rules (thin data), and the survey hint's parameters.
+
 Everything but :func:`load_policy` is pure: no I/O, no state, numpy arrays in and out,
 one pass per rule (never a Python loop over rows).
 """
@@ -27,6 +31,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias, cast, get_args
@@ -179,6 +184,52 @@ class PricingPolicy:
 
 
 @dataclass(frozen=True)
+class ReferRule:
+    """A decision rule: when ``when`` holds, a request goes to a person (refer)."""
+
+    code: str
+    zh: str
+    en: str
+    when: Condition
+
+
+@dataclass(frozen=True)
+class HintPolicy:
+    """How the survey hint (惠富码) weighs self-reported figures (see docs/decisions.md).
+
+    ``unverified_share``: a self-reported figure with no department record counts at this
+    share; ``capacity_months``: the suggested amount is at most this many months of the
+    self-reported monthly profit.
+    """
+
+    unverified_share: float
+    capacity_months: float
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """The ``decision`` section: when a loan request is approved, referred or declined.
+
+    ``pd_refer ≤ PD < pd_decline`` refers, ``PD ≥ pd_decline`` declines; a requested amount
+    above the pre-credit limit but at most ``limit · (1 + over_limit_band)`` refers, more
+    declines; each ``refer`` rule that holds refers.
+    """
+
+    pd_refer: float
+    pd_decline: float
+    over_limit_band: float
+    refer: tuple[ReferRule, ...]
+    hint: HintPolicy
+
+    @property
+    def features_used(self) -> frozenset[str]:
+        names: set[str] = set()
+        for rule in self.refer:
+            names |= condition_features(rule.when)
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
 class Policy:
     """A checked credit policy. Build it with :func:`load_policy` or :func:`parse_policy`.
 
@@ -194,8 +245,9 @@ class Policy:
     pricing: PricingPolicy
     fingerprint: str
     source: str = "<policy>"
+    decision: DecisionPolicy | None = None
 
-    @property
+    @cached_property
     def features_used(self) -> frozenset[str]:
         """Every feature name the policy reads (rules, discounts and the limit formula)."""
         names = {REVENUE_FEATURE, DEBT_FEATURE, ENTITY_TYPE_FEATURE}
@@ -258,17 +310,28 @@ def load_policy(path: Path | None = None) -> Policy:
     Raises :class:`PolicyError` (naming the file, and the key path where one applies) for
     unreadable files, bad YAML, duplicate keys and every check of :func:`parse_policy`.
     """
+    return parse_policy_text(*read_policy_text(path))
+
+
+def read_policy_text(path: Path | None = None) -> tuple[str, str]:
+    """The text of a policy file and the name it is reported under; ``None``: the packaged
+    default. Kept apart from parsing so that the text itself can be stored (a decision
+    keeps the exact policy it was made with)."""
     if path is None:
         source = "puhui/scoring/" + _PACKAGED
         text = resources.files("puhui.scoring").joinpath(_PACKAGED).read_text(encoding="utf-8")
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(
-                source, "", f"cannot read the file ({exc})", f"无法读取文件（{exc}）"
-            ) from exc
+        return text, source
+    source = str(path)
+    try:
+        return Path(path).read_text(encoding="utf-8"), source
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(
+            source, "", f"cannot read the file ({exc})", f"无法读取文件（{exc}）"
+        ) from exc
+
+
+def parse_policy_text(text: str, source: str = "<policy>") -> Policy:
+    """Check the YAML text of a policy and build a :class:`Policy` (see :func:`load_policy`)."""
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
@@ -289,7 +352,9 @@ def parse_policy(data: object, source: str = "<policy>") -> Policy:
     features, numbers otherwise, a list for ``in``, none for the null tests); the tiers
     cover survival, growth and development once each with only the last unconditional;
     0 ≤ pd_full < pd_zero ≤ 1; caps whole multiples of ``step``, at most
-    :data:`MAX_CAP`; 0 ≤ floor_bp ≤ cap_bp; knock-out and discount codes unique.
+    :data:`MAX_CAP`; 0 ≤ floor_bp ≤ cap_bp; knock-out and discount codes unique; in the
+    optional ``decision`` section 0 ≤ pd_refer ≤ pd_decline ≤ 1, over_limit_band ≥ 0 and
+    unique refer codes.
     """
     return _Reader(source).policy(data)
 
@@ -508,7 +573,10 @@ class _Reader:
 
     def policy(self, data: object) -> Policy:
         top = self.mapping(
-            data, "", ["version", "admission", "tiers", "credit_points", "limit", "pricing"]
+            data,
+            "",
+            ["version", "admission", "tiers", "credit_points", "limit", "pricing"],
+            ["decision"],
         )
         version = self.text(top["version"], "version")
         admission = self.admission(top["admission"])
@@ -516,8 +584,11 @@ class _Reader:
         points = self.credit_points(top["credit_points"])
         limit = self.limit(top["limit"])
         pricing = self.pricing(top["pricing"])
+        decision = self.decision(top["decision"]) if "decision" in top else None
         fingerprint = hashlib.sha256(_canonical(top).encode("utf-8")).hexdigest()
-        return Policy(version, admission, tiers, points, limit, pricing, fingerprint, self.source)
+        return Policy(
+            version, admission, tiers, points, limit, pricing, fingerprint, self.source, decision
+        )
 
     def labelled(self, item: dict[str, Any], key: str) -> tuple[str, str, str]:
         return (
@@ -681,6 +752,45 @@ class _Reader:
             ),
             floor_bp=floor_bp,
             cap_bp=cap_bp,
+        )
+
+    def decision(self, value: object) -> DecisionPolicy:
+        item = self.mapping(
+            value, "decision", ["pd_refer", "pd_decline", "over_limit_band", "refer", "hint"]
+        )
+        pd_refer = self.number(item["pd_refer"], "decision.pd_refer", 0, 1)
+        pd_decline = self.number(item["pd_decline"], "decision.pd_decline", 0, 1)
+        if pd_decline < pd_refer:
+            self.fail(
+                "decision.pd_decline",
+                f"must be at least decision.pd_refer ({_num(pd_refer)}), got {_num(pd_decline)}",
+                f"应不小于 decision.pd_refer（{_num(pd_refer)}），实际为 {_num(pd_decline)}",
+            )
+        band = self.number(item["over_limit_band"], "decision.over_limit_band", 0, 10)
+        rules: list[ReferRule] = []
+        for i, raw in enumerate(self.sequence(item["refer"], "decision.refer")):
+            key = f"decision.refer[{i}]"
+            entry = self.mapping(raw, key, ["code", "zh", "en", "when"])
+            code, zh, en = self.labelled(entry, key)
+            if code in {rule.code for rule in rules}:
+                self.fail(
+                    _join(key, "code"), f"duplicate code {_show(code)}", f"代码重复 {_show(code)}"
+                )
+            rules.append(ReferRule(code, zh, en, self.condition(entry["when"], f"{key}.when")))
+        hint = self.mapping(item["hint"], "decision.hint", ["unverified_share", "capacity_months"])
+        return DecisionPolicy(
+            pd_refer=pd_refer,
+            pd_decline=pd_decline,
+            over_limit_band=band,
+            refer=tuple(rules),
+            hint=HintPolicy(
+                unverified_share=self.number(
+                    hint["unverified_share"], "decision.hint.unverified_share", 0, 1
+                ),
+                capacity_months=self.number(
+                    hint["capacity_months"], "decision.hint.capacity_months", 0, 120, low_open=True
+                ),
+            ),
         )
 
 
@@ -847,6 +957,28 @@ def _holds(condition: Condition, columns: Mapping[str, _Column], n: int) -> Bool
     else:  # ">="
         hit = values >= value
     return np.asarray(hit, dtype=np.bool_) & ~column.missing
+
+
+def conditions_hold(
+    conditions: Sequence[Condition], features: Mapping[str, ArrayLike], n: int
+) -> BoolArray:
+    """(n, k) booleans: where each of k conditions holds for n businesses.
+
+    ``features`` as for :func:`evaluate_policy` (at least the features the conditions
+    read); a missing value satisfies only ``is_null``.
+    """
+    names: set[str] = set()
+    for condition in conditions:
+        names |= condition_features(condition)
+    missing = sorted(names - set(features))
+    if missing:
+        raise ValueError(f"features missing for the conditions: {', '.join(missing)}")
+    kinds = {feature.name: feature.kind for _, feature in registry_features()}
+    columns = {name: _prepare(name, features[name], kinds.get(name, "number"), n) for name in names}
+    out = np.zeros((n, len(conditions)), dtype=np.bool_)
+    for j, condition in enumerate(conditions):
+        out[:, j] = _holds(condition, columns, n)
+    return out
 
 
 def evaluate_policy(

@@ -49,21 +49,49 @@ __version__ = _version()
 def api_routers() -> list[APIRouter]:
     """Every domain's API router, mounted under ``/api/v1``. Add yours here."""
     from puhui.accounts.api import router as accounts
+    from puhui.applications.api import router as applications
     from puhui.consent.api import router as consents
+    from puhui.decisions.api import router as decisions
     from puhui.features.api import router as profiles
+    from puhui.govlists.api import router as govlists
     from puhui.market.api import router as market
+    from puhui.notices.api import router as notices
+    from puhui.service_report.api import router as service_report
 
-    return [accounts, consents, profiles, market]
+    return [
+        accounts,
+        consents,
+        profiles,
+        market,
+        notices,
+        applications,
+        govlists,
+        service_report,
+        decisions,
+    ]
 
 
 def page_routers() -> list[APIRouter]:
     """Every domain's page router (``include_in_schema=False``). Add yours here."""
+    from puhui.applications.pages import router as application_pages
     from puhui.consent.pages import router as consent_pages
     from puhui.features.pages import router as profile_pages
+    from puhui.govlists.pages import router as govlist_pages
     from puhui.market.pages import router as market_pages
+    from puhui.notices.pages import router as notice_pages
+    from puhui.service_report.pages import router as service_report_pages
     from puhui.web.pages import router as shell
 
-    return [shell, consent_pages, profile_pages, market_pages]
+    return [
+        shell,
+        consent_pages,
+        profile_pages,
+        market_pages,
+        notice_pages,
+        application_pages,
+        govlist_pages,
+        service_report_pages,
+    ]
 
 
 def plotly_js() -> Path:

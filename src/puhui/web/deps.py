@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import OAuth2
 from sqlalchemy.orm import Session
@@ -62,6 +62,12 @@ def db_session(request: Request) -> Iterator[Session]:
 # a 200 for a change that was lost.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+#: The largest row id (a 32-bit INTEGER key): a larger one in a path is a 422, never an
+#: overflow in the database.
+MAX_ROW_ID = 2_147_483_647
+#: A row id in a path (``/products/{product_id}``).
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def optional_actor(

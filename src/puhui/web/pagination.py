@@ -12,14 +12,14 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-from puhui.pagination import DEFAULT_SIZE, MAX_SIZE, PageRequest, PageResult
+from puhui.pagination import DEFAULT_SIZE, MAX_PAGE, MAX_SIZE, PageRequest, PageResult
 
 T = TypeVar("T")
 D = TypeVar("D")
 
 
 def page_request(
-    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
     size: Annotated[
         int, Query(ge=1, le=MAX_SIZE, description=f"items per page, at most {MAX_SIZE}")
     ] = DEFAULT_SIZE,

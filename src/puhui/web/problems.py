@@ -101,7 +101,7 @@ class ProblemDetails(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemDetails, "content": {PROBLEM_JSON: {}}, "description": title}
     for status, title in STATUS_TITLES.items()
-    if status in (401, 403, 404, 422, 429)
+    if status in (400, 401, 403, 404, 422, 429)
 }
 
 
