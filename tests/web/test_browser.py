@@ -49,6 +49,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         *("users", "create", "--username", "officer", "--role", "bank_officer", "--bank", "ZJRCB"),
         env=env,
     )
+    _cli(
+        home,
+        *("users", "create", "--username", "shop", "--role", "enterprise"),
+        *("--uscc", "91110000600037341L"),
+        env=env,
+    )
     port = _free_port()
     log = (home / "serve.log").open("w")  # a file, never a pipe that could fill up and block
     process = subprocess.Popen(
@@ -122,5 +128,77 @@ def test_sign_in_see_chinese_home_switch_to_english_sign_out(server: str) -> Non
             assert page.url.startswith(server + "/login")
             assert not failed, failed
             assert not outside, outside
+        finally:
+            browser.close()
+
+
+#: Where the browser tests leave their screenshots (the test output of a CI run).
+SCREENSHOTS = Path(os.environ.get("PUHUI_TEST_OUTPUT", "test-output")) / "screenshots"
+
+
+def _sign_in(page: object, server: str, username: str) -> None:
+    page.goto(server + "/login")  # type: ignore[attr-defined]
+    page.fill("#username", username)  # type: ignore[attr-defined]
+    page.fill("#password", "secret-pass-1")  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(server + "/")  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium package")
+def test_a_business_applies_and_a_bank_takes_it_through_six_stages(server: str) -> None:
+    """The business path (apply, authorise, track) and the bank path (pool, claim, review,
+    approve, disburse) in zh-CN, on a phone-sized window, with a screenshot at each step."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            shop = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            page = shop.new_page()
+            _sign_in(page, server, "shop")
+            page.goto(server + "/apply")
+            assert page.locator("h1").inner_text() == "申请贷款"
+            page.fill("#amount", "200000")
+            page.fill("#term_months", "12")
+            page.fill("#purpose", "进货周转")
+            page.fill("#contact_phone", "13800138000")
+            page.screenshot(path=str(SCREENSHOTS / "1-apply.png"), full_page=True)
+            page.click("form[action='/apply'] button[type=submit]")
+            assert page.locator("h1").inner_text() == "授权银行查看企业画像"
+            page.check("input[name=agree]")
+            page.screenshot(path=str(SCREENSHOTS / "2-consent.png"), full_page=True)
+            page.click("form[action='/apply/confirm'] button[type=submit]")
+            page.wait_for_url("**/applications/*?new=1")
+            number = page.locator(".number").first.inner_text().strip()
+            assert number.startswith("PH")
+            page.screenshot(path=str(SCREENSHOTS / "3-submitted.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+            bank = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            officer = bank.new_page()
+            _sign_in(officer, server, "officer")
+            officer.goto(server + "/applications/pool")
+            assert officer.locator("h1").inner_text() == "抢单池"
+            assert number in officer.content()
+            officer.screenshot(path=str(SCREENSHOTS / "4-pool.png"), full_page=True)
+            officer.click(f"li:has-text('{number}') form[action$='/claim'] button")
+            for step in ("under_review",):
+                officer.click(f"form[data-step={step}] button[type=submit]")
+            officer.fill("form[data-step=approved] input[name=approved_rate]", "4.35")
+            officer.screenshot(path=str(SCREENSHOTS / "5-review.png"), full_page=True)
+            officer.click("form[data-step=approved] button[type=submit]")
+            officer.click("form[data-step=contract_signed] button[type=submit]")
+            officer.click("form[data-step=disbursed] button[type=submit]")
+            assert "已放款" in officer.locator("h1").inner_text()
+
+            public = browser.new_context(locale="zh-CN").new_page()
+            public.goto(f"{server}/track/{number}")
+            body = public.content()
+            public.screenshot(path=str(SCREENSHOTS / "6-track.png"), full_page=True)
+            assert "已放款" in body
+            assert "13800138000" not in body and "进货周转" not in body
         finally:
             browser.close()
