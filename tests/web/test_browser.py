@@ -10,8 +10,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -136,12 +140,12 @@ def test_sign_in_see_chinese_home_switch_to_english_sign_out(server: str) -> Non
 SCREENSHOTS = Path(os.environ.get("PUHUI_TEST_OUTPUT", "test-output")) / "screenshots"
 
 
-def _sign_in(page: object, server: str, username: str) -> None:
-    page.goto(server + "/login")  # type: ignore[attr-defined]
-    page.fill("#username", username)  # type: ignore[attr-defined]
-    page.fill("#password", "secret-pass-1")  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url(server + "/")  # type: ignore[attr-defined]
+def _sign_in(page: Page, server: str, username: str) -> None:
+    page.goto(server + "/login")
+    page.fill("#username", username)
+    page.fill("#password", "secret-pass-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/")
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium package")
@@ -199,6 +203,7 @@ def test_a_business_applies_and_a_bank_takes_it_through_six_stages(server: str) 
             body = public.content()
             public.screenshot(path=str(SCREENSHOTS / "6-track.png"), full_page=True)
             assert "已放款" in body
-            assert "13800138000" not in body and "进货周转" not in body
+            assert "13800138000" not in body  # no phone, no purpose on the public page
+            assert "进货周转" not in body
         finally:
             browser.close()
