@@ -183,3 +183,83 @@ def test_every_market_string_is_in_both_catalogues() -> None:
         assert not marked - set(catalogue), sorted(marked - set(catalogue))
         if locale == "zh_CN":
             assert all(catalogue[m] for m in marked)
+
+
+# --------------------------------------------------------------------------- new product
+
+
+def _new_product_form(browser: TestClient, **fields: str | list[str]) -> dict[str, object]:
+    page = browser.get("/market/products/new")
+    assert page.status_code == 200, page.text
+    form: dict[str, object] = {
+        "csrf_token": csrf_of(page.text),
+        "name": "科创积分贷",
+        "amount_min": "50000",
+        "amount_max": "3000000",
+        "term_min": "6",
+        "term_max": "36",
+        "rate_min": "3.45",
+        "rate_max": "4.80",
+        "guarantee": "credit",
+        "entity_types": ["enterprise"],
+        "industries": "13，39 ",
+        "max_pd": "8",
+        "exclude_dishonest": "on",
+    }
+    form.update(fields)
+    return form
+
+
+def test_a_bank_admin_adds_a_draft_product_from_the_form(
+    client: TestClient,  # noqa: F811
+    people: dict[str, str],  # noqa: F811
+    session: Session,
+) -> None:
+    from puhui.market.models import Product
+
+    login(client, people["bank_admin"])
+    assert "/market/products/new" in client.get("/market").text
+    done = client.post(
+        "/market/products/new",
+        data=_new_product_form(client, bank="BANKB"),  # a bank admin adds for its own bank
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    product = session.get(Product, int(done.headers["location"].rsplit("/", 1)[1]))
+    assert product is not None
+    assert (product.bank_code, product.status, product.name) == ("BANKA", "draft", "科创积分贷")
+    assert product.industries == ["13", "39"]
+    assert product.entity_types == ["enterprise"]
+    assert product.max_pd == pytest.approx(0.08)
+    assert product.amount_max == Decimal("3000000.00")
+    assert product.exclude_dishonest
+    assert not product.exclude_abnormal
+    assert not product.instant
+
+
+def test_a_wrong_form_names_each_field_and_keeps_what_was_typed(
+    client: TestClient,  # noqa: F811
+    people: dict[str, str],  # noqa: F811
+) -> None:
+    login(client, people["bank_admin"])
+    form = _new_product_form(client, amount_min="abc", industries="1x")
+    done = client.post("/market/products/new", data=form)
+    assert done.status_code == 400
+    assert "请更正以下各项" in done.text
+    assert "最低贷款额（元）" in done.text  # amount_min is not a number
+    assert "<li>行业大类:" in done.text  # "1x" is not a two-digit division
+    ranges = client.post("/market/products/new", data=_new_product_form(client, rate_max="2.00"))
+    assert ranges.status_code == 400
+    assert "<li>金额、期限和利率:" in ranges.text  # the highest rate is below the lowest
+    assert 'value="科创积分贷"' in done.text  # nothing typed is lost
+    assert 'value="abc"' in done.text
+    assert "Traceback" not in done.text
+
+
+def test_only_bank_admins_and_the_operator_add_products(
+    client: TestClient,  # noqa: F811
+    people: dict[str, str],  # noqa: F811
+) -> None:
+    login(client, people["bank_officer"])
+    assert client.get("/market/products/new").status_code == 403
+    assert "/market/products/new" not in client.get("/market").text

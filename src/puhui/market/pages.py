@@ -12,13 +12,15 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from puhui.accounts.actor import Actor
+from puhui.accounts.actor import Actor, Role
 from puhui.accounts.service import list_banks
+from puhui.errors import PuhuiError
 from puhui.market import service
 from puhui.market.matching import RULES_BY_CODE
 from puhui.market.models import Product
-from puhui.market.schemas import ProductFilters, Sort, active_rules
+from puhui.market.schemas import ProductFilters, ProductIn, Sort, active_rules
 from puhui.market.vocab import (
     ENTITY_TYPES,
     GUARANTEES,
@@ -29,8 +31,9 @@ from puhui.market.vocab import (
 )
 from puhui.pagination import PageRequest
 from puhui.web.deps import DbSession, OptionalActor, PageActor
-from puhui.web.i18n import N_, locale_of
+from puhui.web.i18n import N_, locale_of, translator
 from puhui.web.nav import NavLink, register
+from puhui.web.problems import Problem
 from puhui.web.templating import add_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -172,6 +175,7 @@ def market(
             "banks": sorted(banks.items()),
             "guarantees": [(code, label(GUARANTEES, code, locale)) for code in GUARANTEES],
             "sorts": list(SORTS.items()),
+            "may_create": actor is not None and _may_create(actor),
             "previous": page_link(number - 1) if number > 1 else None,
             "next": page_link(number + 1) if number * PAGE_SIZE < result.total else None,
         },
@@ -180,6 +184,127 @@ def market(
 
 def _may_see_own_match(actor: Actor | None) -> bool:
     return actor is not None and actor.is_enterprise and actor.uscc is not None
+
+
+# --------------------------------------------------------------------------- new product
+
+#: The form's fields, in order, with the English label each error names.
+PRODUCT_FIELDS: dict[str, str] = {
+    "bank": N_("Bank"),
+    "name": N_("Product name"),
+    "description": N_("Description"),
+    "amount_min": N_("Smallest loan (yuan)"),
+    "amount_max": N_("Largest loan (yuan)"),
+    "term_min": N_("Shortest term (months)"),
+    "term_max": N_("Longest term (months)"),
+    "rate_min": N_("Lowest annual rate (%)"),
+    "rate_max": N_("Highest annual rate (%)"),
+    "guarantee": N_("Guarantee"),
+    "entity_types": N_("Entity types"),
+    "industries": N_("Industry divisions"),
+    "districts": N_("Districts"),
+    "tiers": N_("Tiers"),
+    "min_score": N_("Minimum score"),
+    "min_credit_points": N_("Minimum credit points"),
+    "max_pd": N_("Maximum probability of default"),
+    "min_age_years": N_("Minimum years in business"),
+}
+_CODES_FIELDS = ("industries", "districts")
+_CHOICE_FIELDS = ("entity_types", "tiers")
+_FLAG_FIELDS = ("exclude_dishonest", "exclude_abnormal", "instant")
+
+
+def _may_create(actor: Actor) -> bool:
+    return actor.is_operator or actor.role is Role.BANK_ADMIN
+
+
+def product_from_form(form: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """The form's text as ``ProductIn`` data: blanks are unset, code lists split on commas
+    and spaces, the PD given in % becomes a share, checkboxes become booleans."""
+    data: dict[str, Any] = {}
+    for name in PRODUCT_FIELDS:
+        if name in _CHOICE_FIELDS:
+            data[name] = [str(v) for v in form.get(name, [])]
+        elif name in _CODES_FIELDS:
+            text = str(form.get(name, "")).replace("，", ",")
+            data[name] = [code for code in text.replace(",", " ").split() if code]
+        else:
+            value = str(form.get(name, "")).strip()
+            if value:
+                data[name] = value
+    if not actor.is_operator:
+        data["bank"] = actor.bank_code
+    if "max_pd" in data:
+        percent = _decimal(data["max_pd"])
+        data["max_pd"] = str(percent / 100) if percent is not None else data["max_pd"]
+    for flag in _FLAG_FIELDS:
+        data[flag] = form.get(flag) == "on"
+    return data
+
+
+def _product_form(
+    request: Request,
+    db: Any,
+    actor: Actor,
+    values: dict[str, Any] | None = None,
+    errors: list[tuple[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    locale = locale_of(request)
+    return render(
+        request,
+        "market/product_form.html",
+        {
+            "actor": actor,
+            "values": values or {"exclude_dishonest": True, "exclude_abnormal": True},
+            "errors": errors or [],
+            "banks": sorted(_bank_names(request, db).items()),
+            "guarantees": [(code, label(GUARANTEES, code, locale)) for code in GUARANTEES],
+            "entity_types": [(code, label(ENTITY_TYPES, code, locale)) for code in ENTITY_TYPES],
+            "tiers": [(code, label(TIERS, code, locale)) for code in TIERS],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/market/products/new", response_class=Response)
+def new_product_page(request: Request, db: DbSession, actor: PageActor) -> Response:
+    """The form a bank's administrator (or the operator) publishes a product with."""
+    if not _may_create(actor):
+        raise Problem(403, detail=N_("Only a bank's administrator or the operator adds products."))
+    return _product_form(request, db, actor)
+
+
+@router.post("/market/products/new", response_class=Response)
+async def create_product_page(request: Request, db: DbSession, actor: PageActor) -> Response:
+    """Check the form, keep what was typed, name every field that is wrong; a valid product
+    is saved as a draft and shown, to be published from its page."""
+    if not _may_create(actor):
+        raise Problem(403, detail=N_("Only a bank's administrator or the operator adds products."))
+    form = await request.form()
+    raw: dict[str, Any] = {
+        key: form.getlist(key) if key in _CHOICE_FIELDS else form.get(key, "")
+        for key in (*PRODUCT_FIELDS, *_FLAG_FIELDS)
+    }
+    _ = translator(request)
+    try:
+        data = ProductIn.model_validate(product_from_form(raw, actor))
+        product = service.create_product(db, actor, data)
+    except ValidationError as error:
+        errors = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else ""
+            name = (
+                _(PRODUCT_FIELDS[field])
+                if field in PRODUCT_FIELDS
+                else _("Amounts, terms and rates")
+            )
+            errors.append((name, str(item["msg"])))
+        return _product_form(request, db, actor, raw, errors, 400)
+    except PuhuiError as error:
+        text = error.message_zh if locale_of(request) == "zh_CN" else error.message_en
+        return _product_form(request, db, actor, raw, [("", text)], 400)
+    return RedirectResponse(f"/market/products/{product.id}", status_code=303)
 
 
 @router.get("/market/products/{product_id}", response_class=Response)
