@@ -340,8 +340,16 @@ def test_decide_for_application(session: Session, world: World) -> None:
 
     product = make_product(session, "BANKA", instant=True)
     application = applications.submit(
-        session, world.business, product.id, "120000", 12, "采购", "13812345678"
+        session,
+        world.business,
+        product.id,
+        "120000",
+        12,
+        "采购",
+        "13812345678",
+        runtime=world.runtime,
     )
+    assert application.decision_id is not None  # the instant loan decided it already
     row = service.decide_for_application(
         session, Actor.system("instant"), application, world.runtime
     )

@@ -17,10 +17,12 @@ from puhui.applications.schemas import (
     ApplicationIn,
     ApplicationOut,
     EventOut,
+    OverrideIn,
     Stage,
     TrackOut,
     TransitionIn,
 )
+from puhui.decisions.api import runtime_of
 from puhui.web.deps import CurrentActor, DbSession
 from puhui.web.i18n import locale_of
 from puhui.web.pagination import Page, PageQuery
@@ -66,9 +68,13 @@ def applications(
     pool: Annotated[
         bool | None, Query(description="true: only the open pool; false: only with a bank")
     ] = None,
+    referred: Annotated[
+        bool | None,
+        Query(description="true: only the refer queue (the engine referred it to a person)"),
+    ] = None,
 ) -> Page[ApplicationOut]:
     """Newest first. A bank sees pool applications without the business's identity."""
-    result = service.list_applications(db, actor, page, status=status, pool=pool)
+    result = service.list_applications(db, actor, page, status=status, pool=pool, referred=referred)
     return Page[ApplicationOut].of(result, lambda a: ApplicationOut.of(a, actor))
 
 
@@ -79,10 +85,13 @@ def applications(
     summary="Apply for a loan (a business's own user), to a product's bank or the open pool",
     responses=problems(400, 401, 403, 404, 422),
 )
-def apply(db: DbSession, actor: CurrentActor, body: ApplicationIn) -> ApplicationDetailOut:
+def apply(
+    request: Request, db: DbSession, actor: CurrentActor, body: ApplicationIn
+) -> ApplicationDetailOut:
     """With ``product_id`` the consent to the product's bank is granted at once (for
     ``consent_days``); without it the application goes to the open pool and the consent is
-    granted to the bank that claims it. Keep ``number``: it tracks the application."""
+    granted to the bank that claims it. Keep ``number``: it tracks the application. An
+    instant product's application is decided at once (approved, declined or referred)."""
     application = service.submit(
         db,
         actor,
@@ -93,6 +102,7 @@ def apply(db: DbSession, actor: CurrentActor, body: ApplicationIn) -> Applicatio
         body.contact_phone,
         consent_days=body.consent_days,
         sections=body.sections,
+        runtime=runtime_of(request),
     )
     return detail(db, application.id, ApplicationOut.of(application, actor))
 
@@ -144,6 +154,30 @@ def move(
         application_id,
         body.to,
         body.note,
+        approved_amount=body.approved_amount,
+        approved_rate=body.approved_rate,
+    )
+    return detail(db, found.id, ApplicationOut.of(found, actor))
+
+
+@router.post(
+    "/applications/{application_id}/override",
+    response_model=ApplicationDetailOut,
+    summary="An officer overrides the automatic decision, with a written reason (audited)",
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+def override(
+    db: DbSession, actor: CurrentActor, application_id: ApplicationId, body: OverrideIn
+) -> ApplicationDetailOut:
+    """An officer or admin of the owning bank approves or declines a referred application,
+    or reverses an automatic approval or decline before the contract. ``reason`` is
+    required (1 to 500 characters); the stored decision is never changed."""
+    found = service.override(
+        db,
+        actor,
+        application_id,
+        body.outcome,
+        body.reason,
         approved_amount=body.approved_amount,
         approved_rate=body.approved_rate,
     )

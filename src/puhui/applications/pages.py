@@ -25,6 +25,7 @@ from puhui.applications.models import Application, ApplicationEvent
 from puhui.applications.scores import latest_score, reason_text
 from puhui.applications.service import ApplicationError
 from puhui.applications.vocab import APPROVED, PROFILE_SECTIONS, STAGES, label
+from puhui.decisions.api import runtime_of
 from puhui.features.access import attempt_profile_read, profile_names
 from puhui.features.pages import REGISTRATION_LABELS, profile_context
 from puhui.market import service as market_service
@@ -322,7 +323,15 @@ def confirm(
             message = _("Tick the sections the bank may read and confirm that you authorise it.")
             return _consent(request, db, actor, checked, picked, message, 400)
         application = service.submit(
-            db, actor, chosen, amount, term_months, purpose, contact_phone, sections=picked
+            db,
+            actor,
+            chosen,
+            amount,
+            term_months,
+            purpose,
+            contact_phone,
+            sections=picked,
+            runtime=runtime_of(request),
         )
     except ApplicationError as error:
         return _apply_form(
@@ -359,12 +368,15 @@ def applications_page(
     )
     banks = _bank_names(db)
     events = service.events_for(db, [a.id for a in result.items])
-    names = profile_names(db, [a.uscc for a in result.items]) if actor.role in BANK_SIDE else {}
+    referred = _refer_queue(db, actor, locale)
+    usccs = [a.uscc for a in result.items] + [r["uscc"] for r in referred]
+    names = profile_names(db, usccs) if actor.role in BANK_SIDE else {}
     return render(
         request,
         "applications/list.html",
         {
             "actor": actor,
+            "referred": referred,
             "rows": [_view(a, events[a.id], actor, locale, banks) for a in result.items],
             "names": names,
             "total": result.total,
@@ -375,6 +387,31 @@ def applications_page(
             "state_labels": STATE_LABELS,
         },
     )
+
+
+def _refer_queue(db: Session, actor: Actor, locale: str) -> list[dict[str, Any]]:
+    """The bank's refer queue (the engine referred them to a person), with the reasons."""
+    if not (actor.role in BANK_SIDE and actor.bank_code):
+        return []
+    queue = service.list_applications(db, actor, PageRequest(1, PAGE_SIZE), referred=True)
+    decided = service.decisions_for(db, queue.items)
+    key = "zh" if locale == "zh_CN" else "en"
+    rows = []
+    for application in queue.items:
+        decision = decided.get(application.id)
+        reasons = (decision.result.get("reasons") or []) if decision is not None else []
+        rows.append(
+            {
+                "id": application.id,
+                "number": application.number,
+                "uscc": application.uscc,
+                "amount": yuan(application.amount),
+                "term": application.term_months,
+                "decision": decision.public_id if decision is not None else "",
+                "reasons": [str(r.get(key, r.get("code", ""))) for r in reasons],
+            }
+        )
+    return rows
 
 
 def _pool_page(
@@ -454,6 +491,20 @@ def _detail(
         and actor.bank_code == application.bank_code
     ):
         review = _review(request, db, actor, settings, application)
+    decision = None
+    if review is not None and application.decision_id is not None:
+        found = service.decisions_for(db, [application]).get(application.id)
+        if found is not None:
+            key = "zh" if locale == "zh_CN" else "en"
+            decision = {
+                "id": found.public_id,
+                "outcome": str(found.result.get(f"outcome_{key}", found.outcome)),
+                "reasons": [
+                    str(r.get(key, r.get("code", ""))) for r in found.result.get("reasons") or []
+                ],
+                "referred": service.is_referred(db, application),
+                "may_override": service.overridable(db, actor, application),
+            }
     product = None
     if application.product_id is not None:
         try:
@@ -486,6 +537,7 @@ def _detail(
             "may_claim": "accepted" in steps and service.is_pool(application),
             "approve": APPROVED in steps,
             "review": review,
+            "decision": decision,
             "error": error,
             "new": new,
             "state_labels": STATE_LABELS,
@@ -561,6 +613,44 @@ def move(
             application_id,
             to,
             note,
+            approved_amount=approved_amount.strip() or None,
+            approved_rate=approved_rate.strip() or None,
+        )
+    except ApplicationError as error:
+        if error.http_status == 404:
+            raise
+        return _detail(
+            request,
+            db,
+            actor,
+            settings,
+            application_id,
+            _message(request, error),
+            error.http_status,
+        )
+    return RedirectResponse(f"/applications/{application_id}", status_code=303)
+
+
+@router.post("/applications/{application_id}/override", response_class=Response)
+def override(
+    request: Request,
+    application_id: ApplicationId,
+    actor: PageActor,
+    db: DbSession,
+    settings: SettingsDep,
+    outcome: Annotated[str, Form(max_length=16)],
+    reason: Annotated[str, Form(max_length=10_000)] = "",
+    approved_amount: Annotated[str, Form(max_length=40)] = "",
+    approved_rate: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """An officer overrides the automatic decision with a written reason."""
+    try:
+        service.override(
+            db,
+            actor,
+            application_id,
+            outcome,
+            reason,
             approved_amount=approved_amount.strip() or None,
             approved_rate=approved_rate.strip() or None,
         )

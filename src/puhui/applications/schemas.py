@@ -73,6 +73,23 @@ class TransitionIn(BaseModel):
     approved_rate: Rate | None = Field(default=None, description="approved only: annual %")
 
 
+class OverrideIn(BaseModel):
+    """An officer's override of the automatic decision (a referred application, or an
+    automatic approval or decline before the contract); ``reason`` is required (the
+    service answers a clear 400 when it is empty or longer than 500 characters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["approve", "decline"]
+    reason: str = Field(default="", max_length=10_000, description="why, 1 to 500 characters")
+    approved_amount: Money | None = Field(
+        default=None, description="approve only; default the decision's offer"
+    )
+    approved_rate: Rate | None = Field(
+        default=None, description="approve only: annual %; default the decision's price"
+    )
+
+
 class EventOut(BaseModel):
     """A stage the application reached."""
 

@@ -46,6 +46,9 @@ from puhui.applications.vocab import (
     WITHDRAWN,
 )
 from puhui.consent import service as consent_service
+from puhui.decisions import service as decisions_service
+from puhui.decisions.models import Decision
+from puhui.decisions.runtime import DecisionRuntime, default_runtime
 from puhui.errors import PuhuiError
 from puhui.identifiers import mask_identifier
 from puhui.market import service as market_service
@@ -53,6 +56,7 @@ from puhui.market.models import Product
 from puhui.market.vocab import PUBLISHED
 from puhui.notices.service import queue_notice
 from puhui.pagination import PageRequest, PageResult, paginate
+from puhui.settings import Settings
 
 FEN = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -120,6 +124,11 @@ PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 
 #: The platform acting in the applications domain: the sweep, the grant at claim time.
 SYSTEM_ACTOR = Actor.system("applications")
+#: The platform deciding and moving an instant-loan application (秒批) without a person.
+DECISIONS_ACTOR = Actor.system("decisions")
+#: Decision outcomes (see :mod:`puhui.decisions.engine`).
+APPROVE, DECLINE, REFER = "approve", "decline", "refer"
+MAX_REASON = 500
 
 
 class ApplicationError(PuhuiError):
@@ -240,6 +249,24 @@ def visible_applications(actor: Actor) -> Select[Application]:
     return statement.where(false())
 
 
+def referred_condition() -> ColumnElement[bool]:
+    """The refer queue: under review with a decision that referred it to a person (a
+    person's approval or decline moves it out of ``under_review``, so out of the queue)."""
+    referring = select(Decision.id).where(
+        Decision.id == Application.decision_id, Decision.outcome == REFER
+    )
+    return and_(Application.status == UNDER_REVIEW, referring.exists())
+
+
+def decisions_for(session: Session, applications: Sequence[Application]) -> dict[int, Decision]:
+    """The stored decisions of several applications (one query), by application id."""
+    ids = {a.decision_id: a.id for a in applications if a.decision_id is not None}
+    if not ids:
+        return {}
+    rows = session.scalars(select(Decision).where(Decision.id.in_(list(ids))))
+    return {ids[row.id]: row for row in rows}
+
+
 def _pool() -> ColumnElement[bool]:
     return and_(Application.bank_code.is_(None), Application.status == SUBMITTED)
 
@@ -297,10 +324,16 @@ def list_applications(
     *,
     status: str | None = None,
     pool: bool | None = None,
+    referred: bool | None = None,
 ) -> PageResult[Application]:
     """The applications ``actor`` may see, newest first; ``status`` keeps one stage,
-    ``pool`` true only the open pool, false only those with a bank."""
+    ``pool`` true only the open pool, false only those with a bank; ``referred`` true only
+    the refer queue (:func:`referred_condition`), false all but it."""
     statement = visible_applications(actor)
+    if referred is True:
+        statement = statement.where(referred_condition())
+    elif referred is False:
+        statement = statement.where(~referred_condition())
     if status is not None:
         if status not in STAGES:
             raise ApplicationError(f"状态 {status!r} 无效", f"status {status!r} is invalid")
@@ -488,10 +521,15 @@ def submit(
     contact_phone: str,
     consent_days: Any = DEFAULT_CONSENT_DAYS,
     sections: Iterable[str] | None = None,
+    runtime: DecisionRuntime | None = None,
 ) -> Application:
     """A business applies: to a product's bank (the consent to that bank is granted now),
     or, without a product, to the open pool (the consent goes to the bank that claims it,
-    for the days and sections authorised here)."""
+    for the days and sections authorised here).
+
+    For an instant product (``Product.instant``) the decision is made at once, in the same
+    transaction (:func:`decide_instantly`, with ``runtime`` — the web worker's; when None
+    the process's default runtime of ``Settings().home``)."""
     checked = check_request(
         session,
         actor,
@@ -556,7 +594,137 @@ def submit(
             "consent_id": application.consent_id,
         },
     )
+    if checked.product is not None and checked.product.instant:
+        if runtime is None:  # outside a web request: the process's runtime of this home
+            runtime = default_runtime(Settings().home / "policy.yaml")
+        decide_instantly(session, application, runtime)
     return application
+
+
+def _reasons_note(decision: Decision, prefix: str) -> str:
+    """``prefix`` and the decision's reasons (zh / en), cut to :data:`MAX_NOTE`."""
+    reasons = decision.result.get("reasons") or []
+    text = "；".join(f"{r.get('zh', '')} / {r.get('en', '')}" for r in reasons)
+    note = f"{prefix} {decision.public_id}" + (f"：{text}" if text else "")
+    return note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 1] + "…"
+
+
+def decide_instantly(
+    session: Session, application: Application, runtime: DecisionRuntime
+) -> Decision | None:
+    """The instant loan (秒批): decide a just-submitted application as the platform
+    (:data:`DECISIONS_ACTOR`) and move it without a person.
+
+    Approve (within the pre-credit limit, on an instant product: the result's
+    ``instant``): submitted → accepted → under_review → approved with the decision's
+    amount and rate; the applicant's contract acceptance is then the only step
+    (:func:`transition` disburses right after it). Decline: → declined, the reasons in the
+    note. Refer: it stays ``under_review``, in the bank's refer queue (:func:`referred_condition`).
+    Each stage writes its event, audit row and one notice as usual. When no decision can
+    be made (no published profile, no champion model) the application stays ``submitted``
+    for the bank and an ``application.instant_skipped`` audit row says why; None then.
+    """
+    try:
+        decision = decisions_service.decide_for_application(
+            session, DECISIONS_ACTOR, application, runtime
+        )
+    except PuhuiError as error:
+        record(
+            session,
+            DECISIONS_ACTOR,
+            "application.instant_skipped",
+            "application",
+            application.id,
+            {"number": application.number, "reason": error.message_en},
+        )
+        return None
+    application.decision_id = decision.id
+    session.flush()
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        (ACCEPTED, f"自动受理 / accepted automatically ({decision.public_id})", {}),
+        (UNDER_REVIEW, _reasons_note(decision, "自动审查 / automatic review"), {}),
+    ]
+    result = decision.result
+    if decision.outcome == APPROVE and result.get("instant") and result.get("approved_amount"):
+        values = {
+            "approved_amount": to_money(result["approved_amount"], "approved_amount"),
+            "approved_rate": to_rate(result["price"]["rate"]),
+        }
+        steps.append((APPROVED, f"秒批通过 / approved instantly ({decision.public_id})", values))
+    elif decision.outcome == DECLINE:
+        steps.append((DECLINED, _reasons_note(decision, "自动拒绝 / declined automatically"), {}))
+    for stage, note, values in steps:
+        if not _advance(session, DECISIONS_ACTOR, application, stage, note, values):
+            raise ApplicationConflictError(
+                "申请刚被他人更新，请刷新后重试",
+                "the application was changed meanwhile; reload and try again",
+            )
+    return decision
+
+
+def _decided_by_platform(session: Session, application: Application) -> bool:
+    """Whether the application's current stage was reached by the decisions actor."""
+    last = session.scalar(
+        select(ApplicationEvent)
+        .where(
+            ApplicationEvent.application_id == application.id,
+            ApplicationEvent.stage == application.status,
+        )
+        .order_by(ApplicationEvent.at.desc(), ApplicationEvent.id.desc())
+        .limit(1)
+    )
+    return (
+        last is not None
+        and last.actor_kind == DECISIONS_ACTOR.kind
+        and last.actor_id == DECISIONS_ACTOR.id
+    )
+
+
+def is_referred(session: Session, application: Application) -> bool:
+    """In the refer queue: under review, its decision referred it to a person."""
+    if application.status != UNDER_REVIEW or application.decision_id is None:
+        return False
+    decision = session.get(Decision, application.decision_id)
+    return decision is not None and decision.outcome == REFER
+
+
+def overridable(session: Session, actor: Actor, application: Application) -> bool:
+    """Whether ``actor`` may :func:`override` the application's automatic result now."""
+    if not (
+        actor.kind == "user"
+        and actor.role in (Role.BANK_OFFICER, Role.BANK_ADMIN)
+        and actor.bank_code is not None
+        and actor.bank_code == application.bank_code
+        and application.decision_id is not None
+    ):
+        return False
+    if application.status in (APPROVED, DECLINED):
+        return _decided_by_platform(session, application)
+    return is_referred(session, application)
+
+
+def is_instant(session: Session, application: Application) -> bool:
+    """An instant loan: its decision approved it as instant and the platform (not an
+    officer's override) approved it."""
+    if application.decision_id is None:
+        return False
+    decision = session.get(Decision, application.decision_id)
+    if decision is None or not decision.result.get("instant"):
+        return False
+    approved = session.scalar(
+        select(ApplicationEvent)
+        .where(
+            ApplicationEvent.application_id == application.id,
+            ApplicationEvent.stage == APPROVED,
+        )
+        .order_by(ApplicationEvent.at.desc(), ApplicationEvent.id.desc())
+        .limit(1)
+    )
+    return (
+        approved is not None
+        and approved.actor_id == DECISIONS_ACTOR.id
+        and (approved.actor_kind == DECISIONS_ACTOR.kind)
+    )
 
 
 # --------------------------------------------------------------------------- claim
@@ -689,6 +857,12 @@ def transition(
         raise ApplicationError(
             f"note：备注最多 {MAX_NOTE} 个字符", f"note: at most {MAX_NOTE} characters"
         )
+    if to_stage in OVERRIDE_STAGES.values() and is_referred(session, application):
+        # the engine referred it: a person decides, and only with a written reason
+        outcome = APPROVE if to_stage == APPROVED else DECLINE
+        return override(
+            session, actor, application_id, outcome, text, approved_amount, approved_rate
+        )
     values: dict[str, Any] = {}
     if to_stage == APPROVED:
         values = _approval(session, application, approved_amount, approved_rate)
@@ -702,6 +876,132 @@ def transition(
             "申请刚被他人更新，请刷新后重试",
             "the application was changed meanwhile; reload and try again",
         )
+    if to_stage == CONTRACT_SIGNED and is_instant(session, application):
+        # The instant loan: the applicant's acceptance was the only step; the platform
+        # disburses at once.
+        note = "秒批自动放款 / disbursed automatically (instant loan)"
+        if not _advance(session, DECISIONS_ACTOR, application, DISBURSED, note):
+            raise ApplicationConflictError(
+                "申请刚被他人更新，请刷新后重试",
+                "the application was changed meanwhile; reload and try again",
+            )
+    return application
+
+
+# --------------------------------------------------------------------------- override
+
+#: Outcomes an officer's override may give, and the stage each one moves to.
+OVERRIDE_STAGES = {APPROVE: APPROVED, DECLINE: DECLINED}
+
+
+def override(
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    outcome: str,
+    reason: str,
+    approved_amount: Any = None,
+    approved_rate: Any = None,
+) -> Application:
+    """An officer (or admin) of the owning bank decides instead of the engine, with a
+    written reason: approves or declines a referred application (the refer queue), or
+    overrides an automatic decline or approval before the contract is signed.
+
+    The stored decision is never changed: the override is the application's event (its
+    note the reason), its ``application.transition`` audit row and a ``decision.override``
+    audit row naming the decision, the old and new outcome and the reason. Approving takes
+    ``approved_amount`` (default: the decision's offer, else the amount asked for) and
+    ``approved_rate`` (default: the decision's price) within the product's range.
+    """
+    application = get_application(session, actor, application_id)
+    if not (
+        actor.kind == "user"
+        and actor.role in (Role.BANK_OFFICER, Role.BANK_ADMIN)
+        and actor.bank_code
+        and actor.bank_code == application.bank_code
+    ):
+        raise ApplicationForbiddenError(
+            "只有受理银行的审批人员可以改判",
+            "only an officer of the application's bank may override",
+        )
+    if outcome not in OVERRIDE_STAGES:
+        raise ApplicationError(
+            f"outcome：改判结果须为 approve 或 decline，收到 {outcome!r}",
+            f"outcome: an override is approve or decline, got {outcome!r}",
+        )
+    text = (reason or "").strip()
+    if not text:
+        raise ApplicationError(
+            "reason：改判须填写书面理由", "reason: an override needs a written reason"
+        )
+    if len(text) > MAX_REASON:
+        raise ApplicationError(
+            f"reason：理由最多 {MAX_REASON} 个字符（收到 {len(text)} 个）",
+            f"reason: at most {MAX_REASON} characters (got {len(text)})",
+        )
+    decision = session.get(Decision, application.decision_id) if application.decision_id else None
+    if decision is None:
+        raise ApplicationConflictError(
+            "该申请没有自动决策，无需改判：请按正常流程审批",
+            "this application has no automatic decision to override: use the usual steps",
+        )
+    to_stage = OVERRIDE_STAGES[outcome]
+    referred = application.status == UNDER_REVIEW and decision.outcome == REFER
+    automatic = application.status in (APPROVED, DECLINED) and _decided_by_platform(
+        session, application
+    )
+    if not (referred or automatic) or application.status == to_stage:
+        raise ApplicationConflictError(
+            f"申请处于「{stage_label(application.status)}」，不能改判为「{stage_label(to_stage)}」"
+            "（仅限转人工的申请，或签约前的自动审批结果）",
+            f"the application is {stage_label(application.status, 'en')}: it cannot be "
+            f"overridden to {stage_label(to_stage, 'en')} (only a referred application, or an "
+            "automatic result before the contract)",
+        )
+    values: dict[str, Any]
+    if to_stage == APPROVED:
+        offer = decision.result.get("approved_amount") or (decision.result.get("limit") or {}).get(
+            "offered_limit"
+        )
+        amount = approved_amount
+        if amount is None and offer and Decimal(str(offer)) > 0:
+            amount = min(Decimal(str(offer)), application.amount)
+        rate = approved_rate
+        if rate is None:
+            rate = (decision.result.get("price") or {}).get("rate")
+        values = _approval(session, application, amount, rate)
+    else:
+        if approved_amount is not None or approved_rate is not None:
+            raise ApplicationError(
+                "approved_amount / approved_rate：仅在审批通过时填写",
+                "approved_amount / approved_rate: only when approving",
+            )
+        values = {"approved_amount": None, "approved_rate": None}
+    old = decision.outcome if referred else (APPROVE if application.status == APPROVED else DECLINE)
+    note = f"人工改判 / override ({decision.public_id}): {text}"
+    if len(note) > MAX_NOTE:
+        note = note[: MAX_NOTE - 1] + "…"
+    if not _advance(session, actor, application, to_stage, note, values):
+        raise ApplicationConflictError(
+            "申请刚被他人更新，请刷新后重试",
+            "the application was changed meanwhile; reload and try again",
+        )
+    record(
+        session,
+        actor,
+        "decision.override",
+        "decision",
+        decision.public_id,
+        {
+            "decision_id": decision.public_id,
+            "application_id": application.id,
+            "number": application.number,
+            "decision_outcome": decision.outcome,
+            "old_outcome": old,
+            "new_outcome": outcome,
+            "reason": text,
+        },
+    )
     return application
 
 
@@ -901,7 +1201,12 @@ def tracker(application: Application, events: Sequence[ApplicationEvent]) -> lis
     """The six public stages of ``application`` from its events."""
     reached = {event.stage: event for event in events}
     positions = list(PUBLIC_STAGES)
-    if DECLINED in reached:
+    # declined in the fourth place unless an override approved it afterwards
+    if DECLINED in reached and (
+        APPROVED not in reached
+        or (reached[DECLINED].at, reached[DECLINED].id)
+        > (reached[APPROVED].at, reached[APPROVED].id)
+    ):
         positions[positions.index(APPROVED)] = DECLINED
     stages = []
     for index, stage in enumerate(positions):
