@@ -7,6 +7,7 @@ what and who may move what is the service's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from puhui.market import service as market_service
 from puhui.market.vocab import TIERS
 from puhui.market.vocab import label as market_label
 from puhui.pagination import PageRequest
+from puhui.settings import Settings
 from puhui.web.deps import DbSession, PageActor, SettingsDep
 from puhui.web.i18n import N_, locale_of, translator
 from puhui.web.nav import NavLink, register
@@ -606,8 +608,13 @@ def move(
     approved_amount: Annotated[str, Form(max_length=40)] = "",
     approved_rate: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    try:
-        service.transition(
+    return _act(
+        request,
+        db,
+        actor,
+        settings,
+        application_id,
+        lambda: service.transition(
             db,
             actor,
             application_id,
@@ -615,20 +622,8 @@ def move(
             note,
             approved_amount=approved_amount.strip() or None,
             approved_rate=approved_rate.strip() or None,
-        )
-    except ApplicationError as error:
-        if error.http_status == 404:
-            raise
-        return _detail(
-            request,
-            db,
-            actor,
-            settings,
-            application_id,
-            _message(request, error),
-            error.http_status,
-        )
-    return RedirectResponse(f"/applications/{application_id}", status_code=303)
+        ),
+    )
 
 
 @router.post("/applications/{application_id}/override", response_class=Response)
@@ -644,8 +639,13 @@ def override(
     approved_rate: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """An officer overrides the automatic decision with a written reason."""
-    try:
-        service.override(
+    return _act(
+        request,
+        db,
+        actor,
+        settings,
+        application_id,
+        lambda: service.override(
             db,
             actor,
             application_id,
@@ -653,7 +653,22 @@ def override(
             reason,
             approved_amount=approved_amount.strip() or None,
             approved_rate=approved_rate.strip() or None,
-        )
+        ),
+    )
+
+
+def _act(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    settings: Settings,
+    application_id: int,
+    step: Callable[[], object],
+) -> Response:
+    """Run one step on the application and show it again; a refusal is shown on the page
+    (a 404 stays a 404)."""
+    try:
+        step()
     except ApplicationError as error:
         if error.http_status == 404:
             raise
