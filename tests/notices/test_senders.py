@@ -109,6 +109,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         )
         if self.path == "/slow":
             self.server.release.wait(timeout=30)
+            self.close_connection = True
+            return  # the sender gave up (its timeout): answering would hit a closed socket
         status = {"/ok": 202, "/fail": 500, "/busy": 429, "/bad": 400, "/moved": 302}.get(
             self.path, 200
         )
