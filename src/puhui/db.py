@@ -25,6 +25,10 @@ NAMING_CONVENTION = {
 }
 
 
+#: The largest row id: keys are 32-bit INTEGER on SQLite and PostgreSQL.
+MAX_ROW_ID = 2_147_483_647
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -36,7 +36,6 @@ from puhui.applications.vocab import (
     DECLINED,
     DISBURSED,
     EXPIRED,
-    PROFILE_SECTIONS,
     STAGES,
     SUBMITTED,
     UNDER_REVIEW,
@@ -44,7 +43,6 @@ from puhui.applications.vocab import (
 )
 from puhui.consent.models import Consent
 from puhui.consent.service import has_consent
-from puhui.features import profile
 from puhui.pagination import PageRequest
 from tests.accounts.factories import USCCS
 from tests.applications.factories import (
@@ -70,7 +68,6 @@ def world(session: Session) -> World:
 
 def test_the_tables_agree() -> None:
     assert set(get_args(Stage)) == set(STAGES)
-    assert tuple(PROFILE_SECTIONS) == profile.PROFILE_SECTIONS
     for stage, sla in SLA.items():
         assert ((stage, EXPIRED) in TRANSITIONS) == sla.expires, stage
     for (_, to), who in TRANSITIONS.items():

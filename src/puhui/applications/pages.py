@@ -25,22 +25,32 @@ from puhui.applications import service
 from puhui.applications.models import Application, ApplicationEvent
 from puhui.applications.scores import latest_score, reason_text
 from puhui.applications.service import ApplicationError
-from puhui.applications.vocab import APPROVED, PROFILE_SECTIONS, STAGES, label
+from puhui.applications.vocab import APPROVED, STAGES, label
+from puhui.consent.pages import SECTION_LABELS
 from puhui.decisions.api import runtime_of
 from puhui.features.access import attempt_profile_read, profile_names
 from puhui.features.pages import REGISTRATION_LABELS, profile_context
+from puhui.features.profile import PROFILE_SECTIONS
 from puhui.market import service as market_service
 from puhui.market.vocab import TIERS
 from puhui.market.vocab import label as market_label
 from puhui.pagination import PageRequest
 from puhui.settings import Settings
 from puhui.web.deps import DbSession, PageActor, SettingsDep
-from puhui.web.i18n import N_, locale_of, translator
+from puhui.web.i18n import N_, locale_of, translate, translator
 from puhui.web.nav import NavLink, register
 from puhui.web.problems import Problem
 from puhui.web.templating import add_template_dir, render
 
 router = APIRouter(include_in_schema=False)
+
+
+def section_label(code: str, locale: str) -> str:
+    """A profile section's name, as the consent pages show it (one label table)."""
+    names = SECTION_LABELS.get(code)
+    return translate(locale, names[0]) if names else code
+
+
 add_template_dir(Path(__file__).parent / "templates")
 
 PAGE_SIZE = 20
@@ -165,7 +175,7 @@ def _view(
         "approved_rate": application.approved_rate,
         "submitted": when(application.submitted_at),
         "due": when(application.stage_due_at) if application.stage_due_at else None,
-        "sections": [label(PROFILE_SECTIONS, s, locale) for s in application.consent_sections],
+        "sections": [section_label(s, locale) for s in application.consent_sections],
         "consent_days": application.consent_days,
         "stages": _stage_rows(application, events, locale),
         "ended": (
@@ -276,9 +286,7 @@ def _consent(
             "checked": checked,
             "amount": yuan(checked.amount),
             "bank": banks.get(checked.bank_code, checked.bank_code) if checked.bank_code else None,
-            "sections": [
-                (code, label(PROFILE_SECTIONS, code, locale)) for code in PROFILE_SECTIONS
-            ],
+            "sections": [(code, section_label(code, locale)) for code in PROFILE_SECTIONS],
             "chosen": set(chosen if chosen is not None else PROFILE_SECTIONS),
             "expires": (utcnow() + timedelta(days=checked.consent_days)).strftime("%Y-%m-%d"),
             "error": error,

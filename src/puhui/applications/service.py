@@ -38,7 +38,6 @@ from puhui.applications.vocab import (
     EXPIRED,
     FINAL_STAGES,
     NOTICE_TEXT,
-    PROFILE_SECTIONS,
     PUBLIC_STAGES,
     STAGES,
     SUBMITTED,
@@ -46,10 +45,12 @@ from puhui.applications.vocab import (
     WITHDRAWN,
 )
 from puhui.consent import service as consent_service
+from puhui.db import MAX_ROW_ID
 from puhui.decisions import service as decisions_service
 from puhui.decisions.models import Decision
 from puhui.decisions.runtime import DecisionRuntime, default_runtime
 from puhui.errors import PuhuiError
+from puhui.features.profile import PROFILE_SECTIONS
 from puhui.identifiers import mask_identifier
 from puhui.market import service as market_service
 from puhui.market.models import Product
@@ -65,7 +66,7 @@ MAX_PURPOSE = 500
 MAX_NOTE = 500
 DEFAULT_CONSENT_DAYS = 90
 #: Ids are 32-bit integers on both databases.
-MAX_ID = 2_147_483_647
+MAX_ID = MAX_ROW_ID
 
 #: Parties to a transition: the owning bank's people and system, the applicant business,
 #: the platform's sweep.

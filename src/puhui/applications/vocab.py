@@ -56,18 +56,6 @@ NOTICE_TEXT: dict[str, str] = {
     EXPIRED: "因超过办理时限已过期",
 }
 
-#: The sections of the credit profile (画像) an applicant may let the bank read
-#: (the order of :data:`puhui.features.profile.PROFILE_SECTIONS`).
-PROFILE_SECTIONS: dict[str, tuple[str, str]] = {
-    "registration": ("登记信息", "registration"),
-    "relations": ("关联关系", "relations"),
-    "operations": ("经营情况（纳税、社保、水电）", "operations (tax, insurance, utilities)"),
-    "assets": ("资产（不动产）", "assets (real estate)"),
-    "risk": ("风险信息（处罚、诉讼、异常、欠缴）", "risk (penalties, court, listings, arrears)"),
-    "tags": ("荣誉与标签", "honours and tags"),
-    "features": ("评分指标（模型所用特征值）", "features (the values the models use)"),
-}
-
 
 def label(vocabulary: dict[str, tuple[str, str]], code: str, locale: str) -> str:
     """The label of ``code`` in ``locale`` (zh_CN or en); the code itself if unknown."""

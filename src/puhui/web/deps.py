@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor, Role
 from puhui.accounts.service import resolve_token
+from puhui.db import MAX_ROW_ID
 from puhui.settings import Settings
 from puhui.web.i18n import N_
 from puhui.web.pagination import PageQuery as PageQuery
@@ -63,10 +64,8 @@ def db_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
-#: The largest row id (a 32-bit INTEGER key): a larger one in a path is a 422, never an
-#: overflow in the database.
-MAX_ROW_ID = 2_147_483_647
-#: A row id in a path (``/products/{product_id}``).
+#: A row id in a path (``/products/{product_id}``): a larger one than the database keys
+#: hold is a 422, never an overflow in the database.
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
