@@ -7,7 +7,7 @@ statuses it can answer (RFC 9457 documents via the app's handlers).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -26,24 +26,12 @@ from puhui.decisions.api import runtime_of
 from puhui.web.deps import CurrentActor, DbSession
 from puhui.web.i18n import locale_of
 from puhui.web.pagination import Page, PageQuery
-from puhui.web.problems import PROBLEM_JSON, STATUS_TITLES, ProblemDetails
+from puhui.web.problems import problems
 
 router = APIRouter(tags=["applications"])
 
 #: An application's id: a positive 32-bit integer (larger ones cannot exist).
 ApplicationId = Annotated[int, Path(ge=1, le=service.MAX_ID, description="the application")]
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries of the problem documents a route may answer."""
-    return {
-        status: {
-            "model": ProblemDetails,
-            "content": {PROBLEM_JSON: {}},
-            "description": STATUS_TITLES[status],
-        }
-        for status in statuses
-    }
 
 
 def detail(

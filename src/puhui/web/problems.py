@@ -97,12 +97,20 @@ class ProblemDetails(BaseModel):
     errors: list[FieldError] | None = Field(default=None, description="validation errors only")
 
 
-#: Declare on routers, so that OpenAPI documents the problem responses.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDetails, "content": {PROBLEM_JSON: {}}, "description": title}
-    for status, title in STATUS_TITLES.items()
-    if status in (400, 401, 403, 404, 422, 429)
-}
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of the problem documents a router or route may answer."""
+    return {
+        status: {
+            "model": ProblemDetails,
+            "content": {PROBLEM_JSON: {}},
+            "description": STATUS_TITLES[status],
+        }
+        for status in statuses
+    }
+
+
+#: Declare on routers, so that OpenAPI documents the problem responses every route may give.
+PROBLEM_RESPONSES = problems(400, 401, 403, 404, 422, 429)
 
 
 class Problem(Exception):  # noqa: N818 - it is a problem document, not an error class name
