@@ -39,6 +39,7 @@ from puhui.settings import Settings
 from puhui.web.deps import DbSession, PageActor, SettingsDep
 from puhui.web.i18n import N_, locale_of, translate, translator
 from puhui.web.nav import NavLink, register
+from puhui.web.pagination import PageNumber
 from puhui.web.problems import Problem
 from puhui.web.templating import add_template_dir, render
 
@@ -353,26 +354,21 @@ def confirm(
 # --------------------------------------------------------------------------- lists
 
 
-def _page_number(page: str | None) -> int:
-    return int(page) if page and page.isdigit() and 0 < int(page) < 100_000 else 1
-
-
 @router.get("/applications", response_class=Response)
 def applications_page(
     request: Request,
     actor: PageActor,
     db: DbSession,
     status: str | None = None,
-    page: str | None = None,
+    page: PageNumber = 1,
 ) -> Response:
     """A business's own applications with their trackers; a bank's applications."""
     locale = locale_of(request)
-    number = _page_number(page)
     wanted = status if status in STAGES else None
     result = service.list_applications(
         db,
         actor,
-        PageRequest(number, PAGE_SIZE),
+        PageRequest(page, PAGE_SIZE),
         status=wanted,
         pool=False if actor.role in ROLES_WITH_BANK else None,  # the pool has its page
     )
@@ -392,8 +388,8 @@ def applications_page(
             "total": result.total,
             "status": wanted or "",
             "statuses": [(code, label(STAGES, code, locale)) for code in STAGES],
-            "page": number,
-            "has_next": number * PAGE_SIZE < result.total,
+            "page": page,
+            "has_next": page * PAGE_SIZE < result.total,
             "state_labels": STATE_LABELS,
         },
     )
@@ -454,11 +450,9 @@ def _pool_page(
 
 
 @router.get("/applications/pool", response_class=Response)
-def pool_page(
-    request: Request, actor: PageActor, db: DbSession, page: str | None = None
-) -> Response:
+def pool_page(request: Request, actor: PageActor, db: DbSession, page: PageNumber = 1) -> Response:
     """The open pool: applications without a bank, oldest deadline first on the page."""
-    return _pool_page(request, db, actor, _page_number(page))
+    return _pool_page(request, db, actor, page)
 
 
 @router.post("/applications/{application_id}/claim", response_class=Response)

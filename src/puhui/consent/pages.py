@@ -29,6 +29,7 @@ from puhui.pagination import PageRequest
 from puhui.web.deps import DbSession, PageActor
 from puhui.web.i18n import N_, locale_of
 from puhui.web.nav import NavLink, register
+from puhui.web.pagination import PageNumber
 from puhui.web.problems import problem_response
 from puhui.web.templating import add_template_dir, render
 
@@ -138,7 +139,9 @@ def _message(request: Request, error: ConsentError) -> str:
 
 
 @router.get("/consents", response_class=Response)
-def consents_page(request: Request, actor: PageActor, db: DbSession, page: int = 1) -> Response:
+def consents_page(
+    request: Request, actor: PageActor, db: DbSession, page: PageNumber = 1
+) -> Response:
     return _page(request, db, actor, page)
 
 

@@ -24,6 +24,7 @@ from puhui.pagination import PageRequest
 from puhui.web.deps import DbSession, PageActor, SettingsDep
 from puhui.web.i18n import N_, locale_of
 from puhui.web.nav import NavLink, register
+from puhui.web.pagination import PageNumber
 from puhui.web.templating import add_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +104,7 @@ def _index(
 
 
 @router.get("/govlists", response_class=Response)
-def lists_page(request: Request, db: DbSession, actor: PageActor, page: int = 1) -> Response:
+def lists_page(request: Request, db: DbSession, actor: PageActor, page: PageNumber = 1) -> Response:
     """Government and the operator: every list and a form for a new one; a bank: the lists
     pushed to it."""
     return _index(request, db, actor, page)
@@ -196,7 +197,7 @@ def _detail(
 
 @router.get("/govlists/{code}", response_class=Response)
 def list_page(
-    request: Request, db: DbSession, actor: PageActor, code: str, page: int = 1
+    request: Request, db: DbSession, actor: PageActor, code: str, page: PageNumber = 1
 ) -> Response:
     """A list: its members (with pre-credit limits), and for government the forms to fill
     and push it."""

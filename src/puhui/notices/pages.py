@@ -5,9 +5,8 @@ what."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from puhui.accounts.actor import USER_ROLES
@@ -16,6 +15,7 @@ from puhui.pagination import PageRequest
 from puhui.web.deps import DbSession, PageActor
 from puhui.web.i18n import N_
 from puhui.web.nav import NavLink, register
+from puhui.web.pagination import PageNumber
 from puhui.web.templating import add_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +44,7 @@ def notices_page(
     request: Request,
     actor: PageActor,
     db: DbSession,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     result = list_notices(db, actor, PageRequest(page=page, size=PAGE_SIZE))
     return render(

@@ -18,8 +18,13 @@ T = TypeVar("T")
 D = TypeVar("D")
 
 
+# A page number from the query string: HTML pages take it as well as the API's lists, so a
+# page=0 or page=10**12 is a 422 with a clear message rather than a failure further down.
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")]
+
+
 def page_request(
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
+    page: PageNumber = 1,
     size: Annotated[
         int, Query(ge=1, le=MAX_SIZE, description=f"items per page, at most {MAX_SIZE}")
     ] = DEFAULT_SIZE,
