@@ -17,9 +17,16 @@ so the client spends little of the shared CPU) drives, for each endpoint in turn
   the better of the two.
 
 Each decision asks for a random business of the region and a random amount (10,000 to
-500,000 yuan); the first pass (a warm-up, not measured) fills the workers' feature
-caches. The table gives requests, errors, throughput and p50 / p95 / p99 / max latency.
-Nothing is asserted: the machine is shared, figures are noisy (docs/performance.md).
+500,000 yuan); the first pass (a warm-up, not measured) starts the workers' feature
+caches. The table gives requests, errors, throughput and p50 / p95 / p99 / max latency,
+and the CPU each request cost the server's processes, the PostgreSQL backends of its
+database and this client (from /proc and ``time.process_time``). The server runs with
+``PUHUI_DB_POOL_PRE_PING=false`` (the database is on this machine), a pool of 20
+connections per worker and the defaults otherwise: the audit chain deferred, the token
+cache on. After each decisions run the
+audit rows still waiting to be chained are counted; after the last run the chain is
+verified and the decisions are counted against their audit rows. Nothing is asserted: the
+machine is shared, figures are noisy (docs/performance.md).
 
 Run: ``python bench/bench_decisions.py [BUSINESSES] [--dir DELIVERY]``;
 ``PUHUI_BENCH_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``: the server
@@ -41,14 +48,17 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from puhui.accounts.actor import Actor
 from puhui.accounts.service import create_bank, create_client
+from puhui.audit import chain_waiting_rows, verify_chains
 from puhui.consent.service import grant
 from puhui.db import make_engine, unit_of_work, upgrade
 from puhui.features.service import compute_features, publish_profiles
@@ -66,6 +76,9 @@ SECONDS = 20.0
 WARMUP_SECONDS = 8.0
 CONNECTIONS = (4, 16)  # closed loops
 OPEN_LOOP_CONNECTIONS = 64  # most connections the open loop may hold
+#: An idle connection is not reused after this long: uvicorn closes keep-alive connections
+#: idle for 5 s, and a request sent as it does so fails (counted as an error before).
+KEEP_ALIVE_SECONDS = 4.0
 PG_URL = os.environ.get("PUHUI_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 KEY = b"bench-key"
 
@@ -128,7 +141,16 @@ def free_port() -> int:
 
 
 def start_server(home: Path, url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PUHUI_DATABASE_URL": url, "PUHUI_COOKIE_SECURE": "false"}
+    env = {
+        **os.environ,
+        "PUHUI_DATABASE_URL": url,
+        "PUHUI_COOKIE_SECURE": "false",
+        # A database on this machine: its connections do not go stale (docs/decisions.md).
+        "PUHUI_DB_POOL_PRE_PING": "false",
+        # 16 client connections may land unevenly on the two workers: a pool smaller than
+        # what one worker has in flight opens and closes a connection per request.
+        "PUHUI_DB_POOL_SIZE": "20",
+    }
     puhui = Path(sys.executable).with_name("puhui")
     command = [str(puhui), "--home", str(home), "serve", "--workers", "2", "--port", str(port)]
     # The access log goes to stdout (dropped); errors and tracebacks to stderr (kept).
@@ -227,6 +249,11 @@ class Result:
     latencies: list[float]
     errors: int
     statuses: dict[int, int]
+    #: CPU seconds spent during the run: the server's processes, the database's backends
+    #: serving it, and this client.
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: Audit rows not yet chained the moment the run ended, and the oldest one's age (s).
+    waiting: tuple[int, float] = (0, 0.0)
 
     def row(self) -> tuple[str, ...]:
         done = len(self.latencies)
@@ -235,6 +262,7 @@ class Result:
             if done
             else (float("nan"),) * 4
         )
+        answered = max(done + self.errors, 1)
         return (
             self.endpoint,
             self.mode,
@@ -245,7 +273,83 @@ class Result:
             f"{p95:.1f}",
             f"{p99:.1f}",
             f"{top:.1f}",
+            *(f"{1000 * self.cpu.get(part, float('nan')) / answered:.2f}" for part in CPU_PARTS),
         )
+
+
+CPU_PARTS = ("server", "postgres", "client")
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float | None:
+    """User plus system CPU seconds of a process so far (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the server's process tree and of the PostgreSQL backends connected to
+    the bench's database (read from /proc: the database runs on this machine)."""
+
+    server_pid: int
+    database: str
+    admin: Engine
+    app_database: Engine
+
+    def waiting(self) -> tuple[int, float]:
+        """Audit rows waiting to be chained now, and the oldest one's age in seconds."""
+        with self.app_database.connect() as connection:
+            count, oldest = connection.execute(
+                text(
+                    "SELECT count(*), EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - min(at))"
+                    " FROM audit_log WHERE seq IS NULL"
+                )
+            ).one()
+        return int(count), float(oldest or 0.0)
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        with self.admin.connect() as connection:
+            backends = connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                {"name": self.database},
+            ).scalars()
+            pids = {"server": _descendants(self.server_pid), "postgres": list(backends)}
+        return {
+            part: {pid: cpu for pid in found if (cpu := _cpu_of(pid)) is not None}
+            for part, found in pids.items()
+        }
+
+    @staticmethod
+    def spent(
+        before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
+    ) -> dict[str, float]:
+        """CPU seconds between two snapshots (a process that started between them counts
+        from zero; one that ended is lost, which the pools make rare)."""
+        return {
+            part: sum(cpu - before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+            for part in after
+        }
 
 
 Requests = list[bytes]
@@ -273,7 +377,7 @@ PING = b"GET /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 async def open_loop(port: int, requests: Requests, rate: float, seconds: float) -> Result:
     """Send request i at ``start + i / rate``; latency from that due time to the answer."""
-    idle: list[Connection] = []
+    idle: list[tuple[Connection, float]] = []  # with the time each was last answered
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
@@ -284,7 +388,12 @@ async def open_loop(port: int, requests: Requests, rate: float, seconds: float) 
     async def one(i: int, due: float) -> None:
         nonlocal errors, opened
         async with limit:
-            connection = idle.pop() if idle else None
+            connection = None
+            while idle and connection is None:
+                connection, answered = idle.pop()
+                if time.perf_counter() - answered > KEEP_ALIVE_SECONDS:
+                    connection.close()  # the server may be closing it right now
+                    connection = None
             if connection is None:
                 connection = await Connection.open(port)
                 opened += 1
@@ -292,10 +401,11 @@ async def open_loop(port: int, requests: Requests, rate: float, seconds: float) 
                 status, _ = await connection.exchange(requests[i % len(requests)])
             except (OSError, asyncio.IncompleteReadError):
                 errors += 1
+                statuses[0] = statuses.get(0, 0) + 1  # 0: the connection failed
                 connection.close()
                 return
             latency = time.perf_counter() - due
-            idle.append(connection)
+            idle.append((connection, time.perf_counter()))
         statuses[status] = statuses.get(status, 0) + 1
         if 200 <= status < 300:
             latencies.append(latency)
@@ -311,7 +421,7 @@ async def open_loop(port: int, requests: Requests, rate: float, seconds: float) 
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(i, due)))
     await asyncio.gather(*tasks)
-    for connection in idle:
+    for connection, _ in idle:
         connection.close()
     # Throughput over the time until the last answer: a server that falls behind takes
     # longer than the schedule to answer all.
@@ -348,7 +458,19 @@ async def closed_loop(port: int, requests: Requests, connections: int, seconds: 
     return Result("", f"closed {connections} conn", elapsed, latencies, errors, statuses)
 
 
-def measure(port: int, bearer: str, usccs: list[str], seconds: float, rate: float) -> list[Result]:
+def metered(run: Callable[[], Coroutine[Any, Any, Result]], meter: CpuMeter) -> Result:
+    """One run, with the CPU it cost each party."""
+    before, client = meter.snapshot(), time.process_time()
+    result = asyncio.run(run())
+    client = time.process_time() - client
+    result.waiting = meter.waiting()
+    result.cpu = {**meter.spent(before, meter.snapshot()), "client": client}
+    return result
+
+
+def measure(
+    port: int, bearer: str, usccs: list[str], seconds: float, rate: float, meter: CpuMeter
+) -> list[Result]:
     results = []
     decisions = decision_requests(port, bearer, usccs, 50_000, seed=1)
     print(f"warm-up {WARMUP_SECONDS:.0f} s (starts each worker's feature cache) ...", flush=True)
@@ -361,7 +483,7 @@ def measure(port: int, bearer: str, usccs: list[str], seconds: float, rate: floa
         ]
         runs += [lambda r=requests, c=c: closed_loop(port, r, c, seconds) for c in CONNECTIONS]
         for run in runs:
-            result = asyncio.run(run())
+            result = metered(run, meter)
             result.endpoint = name
             results.append(result)
             bad = {s: c for s, c in result.statuses.items() if not 200 <= s < 300}
@@ -391,14 +513,22 @@ def main(
         port = free_port()
         server = start_server(work, url, port)
         bearer = token(port, client_id, secret)
-        results = measure(port, bearer, usccs, seconds, rate)
+        app_database = make_engine(url)
+        meter = CpuMeter(server.pid, database, admin, app_database)
+        started_load = os.getloadavg()
+        results = measure(port, bearer, usccs, seconds, rate, meter)
+        stop_server(server)
+        server = None
+        audit = audit_check(app_database)
+        app_database.dispose()
     finally:
         if server is not None:
             stop_server(server)
-            log = (work / "server.log").read_text(encoding="utf-8", errors="replace")
-            problems = [line for line in log.splitlines() if "Error" in line or "error" in line]
-            if problems:
-                print("server errors (last 5):", *problems[-5:], sep="\n  ")
+        log_file = work / "server.log"
+        log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+        problems = [line for line in log.splitlines() if "Error" in line or "error" in line]
+        if problems:
+            print("server errors (last 5):", *problems[-5:], sep="\n  ")
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
@@ -408,10 +538,28 @@ def main(
     print(
         f"\n{businesses:,} businesses; puhui serve --workers 2 on PostgreSQL; client on"
         f" loopback; {seconds:.0f} s per run; {cpus} CPUs, load average"
-        f" {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end"
+        f" {started_load[0]:.1f} / {started_load[1]:.1f} / {started_load[2]:.1f} at the start"
+        f" of the runs, {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end"
+    )
+    print(
+        "CPU ms per request: the server's processes (both workers and their threads), the"
+        " PostgreSQL backends of its database, this client"
     )
     print_row(
-        ("endpoint", "mode", "requests", "errors", "per s", "p50 ms", "p95 ms", "p99 ms", "max ms"),
+        (
+            "endpoint",
+            "mode",
+            "requests",
+            "errors",
+            "per s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "server cpu",
+            "pg cpu",
+            "client cpu",
+        ),
         14,
     )
     for result in results:
@@ -424,6 +572,30 @@ def main(
     print(
         "decision throughput ÷ ping throughput (best closed loop of each): "
         f"{best('decisions'):,.0f} ÷ {best('ping'):,.0f} = {best('decisions') / best('ping'):.2f}"
+    )
+    lags = [r.waiting for r in results if r.endpoint == "decisions"]
+    print(
+        "audit rows waiting to be chained as each decisions run ended: "
+        + ", ".join(f"{n:,} (oldest {1000 * age:.0f} ms)" for n, age in lags)
+    )
+    print(audit)
+
+
+def audit_check(engine: Engine) -> str:
+    """After the server stopped: every decision has its audit row, and the audit chain
+    (its last rows chained first, as ``puhui audit verify`` does) is intact."""
+    with unit_of_work(engine) as session:
+        chained_late = chain_waiting_rows(session)
+    with unit_of_work(engine) as session:
+        report = verify_chains(session)
+        decisions = session.scalar(text("SELECT count(*) FROM decisions"))
+        audited = session.scalar(
+            text("SELECT count(*) FROM audit_log WHERE action = 'decision.create'")
+        )
+    state = "intact" if report.audit.ok else f"BROKEN: {report.audit.broken}"
+    return (
+        f"audit chain {state}: {report.audit.entries:,} entries ({chained_late:,} chained after"
+        f" the server stopped); {decisions:,} decisions, {audited:,} decision.create rows"
     )
 
 

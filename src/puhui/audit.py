@@ -4,7 +4,9 @@ Two chains — the audit log and the consent ledger — are walked entry by entr
 hash recomputed (:func:`puhui.accounts.chain.verify_chain`); the ``consents`` table is
 then compared with what the ledger implies (:func:`puhui.consent.ledger.check_projection`).
 The first break of each is reported, in Chinese and English. The CLI and the tests share
-:func:`verify_chains`; it only reads.
+:func:`verify_chains`; it only reads. Audit rows that wait to be chained (the deferred
+chain of web requests, :mod:`puhui.accounts.chainer`) are counted beside the audit log;
+the CLI chains them (:func:`chain_waiting_rows`) before it verifies.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from puhui.accounts.chain import AUDIT, Break, ChainReport, verify_chain
+from puhui.accounts.chain import AUDIT, BATCH, Break, ChainReport, chain_waiting, verify_chain
 from puhui.consent.ledger import LEDGER, ProjectionReport, check_projection
 from puhui.errors import PuhuiError
 
@@ -53,6 +55,13 @@ class VerifyReport:
                     f"{zh}完整：{report.entries:,} 条，链头第 {report.head_seq} 条 "
                     f"({en} intact: {report.entries:,} entries, head seq {report.head_seq})"
                 )
+                if report.waiting:
+                    since = f"{report.oldest_waiting_at:%Y-%m-%d %H:%M:%S} UTC"
+                    text += (
+                        f"；另有 {report.waiting:,} 条待链入，最早写于 {since} "
+                        f"({report.waiting:,} more wait to be chained, the oldest written "
+                        f"{since})"
+                    )
             else:
                 text = f"{zh}已损坏 ({en} broken): {report.broken}"
             out.append((report.broken is None, text))
@@ -78,3 +87,11 @@ def verify_chains(session: Session) -> VerifyReport:
         consent=verify_chain(session, LEDGER),
         projection=check_projection(session),
     )
+
+
+def chain_waiting_rows(session: Session) -> int:
+    """Chain every audit row still waiting (in the caller's transaction); how many."""
+    total = 0
+    while (done := chain_waiting(session, AUDIT, limit=BATCH)) == BATCH:
+        total += done
+    return total + done

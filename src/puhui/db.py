@@ -40,8 +40,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys and WAL, PostgreSQL uses psycopg 3."""
+def make_engine(url: str, *, pre_ping: bool = True, pool_size: int = 5) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys and WAL, PostgreSQL uses psycopg 3.
+
+    ``pre_ping`` tests a pooled connection before each use (one round trip per checkout):
+    on by default; the web app turns it off with ``PUHUI_DB_POOL_PRE_PING=false``.
+    ``pool_size`` PostgreSQL connections are kept open (up to 10 more are opened, and
+    closed again, while more are busy at once); the web app takes ``PUHUI_DB_POOL_SIZE``."""
     for scheme in ("postgresql://", "postgres://"):
         if url.startswith(scheme):
             url = "postgresql+psycopg://" + url.removeprefix(scheme)
@@ -52,7 +57,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_size=pool_size)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

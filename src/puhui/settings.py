@@ -62,6 +62,39 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(
         default=15, ge=1, description="how long failed sign-ins count towards the pause"
     )
+    # The request's hot path (docs/decisions.md, "Under load").
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="test each pooled app-database connection before use (a round trip); "
+        "turn off for a database on this machine, where connections do not go stale",
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections each web worker keeps open; up to 10 more are "
+        "opened and closed again while more are busy (each costs the database a process)",
+    )
+    token_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="keep a verified bearer token or page session in memory this long (never "
+        "past its expiry; revoking drops it at once in every worker on PostgreSQL); 0: off",
+    )
+    audit_chain: Literal["auto", "inline", "deferred"] = Field(
+        default="auto",
+        description="when web requests' audit rows join the hash chain: inline (in the "
+        "request's transaction), deferred (by a short step right after it commits), or auto "
+        "(deferred on PostgreSQL, inline on SQLite)",
+    )
+    audit_chain_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="deferred audit chain: how often each worker also chains rows left by "
+        "others (the longest an entry waits when nothing wakes the chainer)",
+    )
     # Notices (docs/notices.md): which sender delivers each channel, and its connection.
     notice_sms_sender: Literal["console", "http"] = Field(
         default="console", description="SMS sender: console (stdout, masked) or http (gateway)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from puhui.accounts import service
+import puhui.accounts.service as service
 
 
 @pytest.fixture(autouse=True)

@@ -5,17 +5,36 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor
-from puhui.accounts.chain import AUDIT, GENESIS, canonical, entry_hash, head_of, verify_chain
+from puhui.accounts.chain import (
+    AUDIT,
+    GENESIS,
+    WROTE_WAITING,
+    canonical,
+    chain_waiting,
+    defer_chain,
+    entry_hash,
+    head_of,
+    verify_chain,
+)
+from puhui.accounts.chainer import AuditChainer
 from puhui.accounts.models import AuditEntry
 from puhui.accounts.service import audit_entries, record
+from puhui.db import make_engine, session_factory, upgrade
 from tests.accounts.factories import make_bank
+
+
+def seq_of(entry: AuditEntry) -> int:
+    assert entry.seq is not None, "not chained"
+    return entry.seq
 
 
 def test_the_canonical_form_is_sorted_compact_utf8_with_microseconds() -> None:
@@ -82,7 +101,7 @@ def test_a_rehashed_edit_breaks_the_next_link(session: Session) -> None:
     session.execute(
         update(AuditEntry)
         .where(AuditEntry.id == second.id)
-        .values(detail={"n": 99}, entry_hash=entry_hash(forged, second.prev_hash))
+        .values(detail={"n": 99}, entry_hash=entry_hash(forged, str(second.prev_hash)))
     )
     broken = verify_chain(session, AUDIT).broken
     assert broken is not None
@@ -104,24 +123,117 @@ def test_entries_cut_off_the_end_are_found_by_the_head(session: Session) -> None
     broken = verify_chain(session, AUDIT).broken
     assert broken is not None
     assert (broken.problem, broken.seq) == ("head", third.seq)
-    assert f"ends at seq {third.seq - 1}" in broken.message_en
+    assert f"ends at seq {seq_of(third) - 1}" in broken.message_en
 
 
-def test_audit_rows_need_the_chain_columns(session: Session) -> None:
-    """A row written past ``record()`` has no seq or hash and is refused by the schema."""
-    from sqlalchemy.exc import IntegrityError
-
-    with pytest.raises(IntegrityError), session.begin_nested():
-        session.execute(
-            AuditEntry.__table__.insert().values(
-                at=datetime(2026, 1, 1),
-                actor_kind="system",
-                actor_id="x",
-                actor_role="operator",
-                action="sneak",
-                object_type="thing",
-                object_id="1",
-                detail={},
-            )
+def _sneak(session: Session) -> None:
+    session.execute(
+        insert(AuditEntry).values(
+            at=datetime(2026, 1, 1),
+            actor_kind="system",
+            actor_id="x",
+            actor_role="operator",
+            action="sneak",
+            object_type="thing",
+            object_id="1",
+            detail={},
         )
-    assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "sneak")) is None
+    )
+
+
+def test_a_row_written_past_record_waits_and_is_then_chained(session: Session) -> None:
+    """No row escapes the chain: one inserted without ``record()`` waits like a deferred
+    row, is counted by verification, and the next chaining step links it."""
+    _sneak(session)
+    report = verify_chain(session, AUDIT)
+    assert report.ok, report.broken
+    assert report.waiting == 1
+    assert report.oldest_waiting_at == datetime(2026, 1, 1)
+    assert chain_waiting(session) == 1
+    sneak = session.scalars(select(AuditEntry).where(AuditEntry.action == "sneak")).one()
+    session.refresh(sneak)
+    assert head_of(session, "audit") == (sneak.seq, sneak.entry_hash)
+    report = verify_chain(session, AUDIT)
+    assert report.ok, report.broken
+    assert report.waiting == 0
+
+
+def test_deferred_records_wait_then_link_in_id_order(session: Session) -> None:
+    before = head_of(session, "audit")
+    assert before is not None
+    defer_chain(session)
+    platform = Actor.system("test")
+    first = record(session, platform, "thing.do", "thing", 1, {"n": 1})
+    second = record(session, platform, "thing.do", "thing", 2, {"n": (2, 3)})
+    session.flush()
+    assert (first.seq, second.seq) == (None, None)
+    assert first.id < second.id
+    assert session.info[WROTE_WAITING]
+    assert head_of(session, "audit") == before  # nothing locked or moved yet
+    assert verify_chain(session, AUDIT).waiting == 2
+    assert chain_waiting(session) == 2
+    session.refresh(first)
+    session.refresh(second)
+    assert (first.seq, second.seq) == (before[0] + 1, before[0] + 2)
+    assert first.prev_hash == before[1]
+    assert second.prev_hash == first.entry_hash
+    assert head_of(session, "audit") == (second.seq, second.entry_hash)
+    assert chain_waiting(session) == 0
+    report = verify_chain(session, AUDIT)
+    assert report.ok, report.broken
+    assert report.waiting == 0
+
+
+def test_inline_and_deferred_rows_share_one_chain(session: Session) -> None:
+    """An inline writer (a CLI command) while rows wait: it takes the head's next seq, and
+    the waiting rows follow it when chained; the chain verifies."""
+    platform = Actor.system("test")
+    deferred = Session(bind=session.connection())
+    defer_chain(deferred)
+    waiting = record(deferred, platform, "thing.do", "thing", "w", {})
+    deferred.flush()
+    inline = record(session, platform, "thing.do", "thing", "i", {})
+    assert chain_waiting(session) == 1
+    deferred.refresh(waiting)
+    assert waiting.seq == seq_of(inline) + 1
+    assert waiting.prev_hash == inline.entry_hash
+    assert verify_chain(session, AUDIT).ok
+
+
+def test_an_edit_of_a_row_chained_late_is_found(session: Session) -> None:
+    defer_chain(session)
+    platform = Actor.system("test")
+    rows = [record(session, platform, "thing.do", "thing", n, {"n": n}) for n in range(3)]
+    session.flush()
+    chain_waiting(session)
+    session.execute(update(AuditEntry).where(AuditEntry.id == rows[1].id).values(detail={"n": 9}))
+    broken = verify_chain(session, AUDIT).broken
+    assert broken is not None
+    assert (broken.problem, broken.row_id) == ("entry_hash", rows[1].id)
+
+
+def test_the_chainer_links_committed_rows_in_its_own_transaction(tmp_path: Path) -> None:
+    """The worker's chainer, woken after a commit, chains the rows; verification is clean."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    chainer = AuditChainer(sessions, interval=0.05, gap=0.0)
+    try:
+        with sessions() as writer:
+            defer_chain(writer)
+            for n in range(5):
+                record(writer, Actor.system("test"), "thing.do", "thing", n, {"n": n})
+            writer.commit()
+        chainer.wake()
+        deadline = time.monotonic() + 10
+        while chainer.chained < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert chainer.chained == 5
+        with sessions() as reader:
+            report = verify_chain(reader, AUDIT)
+            assert report.ok, report.broken
+            assert (report.waiting, report.entries) == (0, 5)
+    finally:
+        chainer.stop()
+        engine.dispose()

@@ -14,10 +14,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor
+from puhui.accounts.chain import AUDIT, WROTE_WAITING, chain_waiting, defer_chain, verify_chain
 from puhui.accounts.models import AuditEntry
 from puhui.accounts.service import actor_for_client, actor_for_user
 from puhui.decisions import service
-from puhui.decisions.engine import DecisionEngine
+from puhui.decisions.engine import DecisionEngine, decode_features
 from puhui.decisions.models import Decision, PolicyVersion
 from puhui.decisions.runtime import DecisionRuntime, DecisionUnavailableError
 from puhui.features.models import Profile
@@ -103,6 +104,36 @@ def test_a_bank_decides_and_everything_is_kept(session: Session, world: World) -
     assert again.outcome == "decline"
     assert again.reasons == ["over_limit_far"]
     assert session.scalar(select(PolicyVersion.fingerprint).limit(2).offset(1)) is None
+
+
+def test_with_the_audit_chain_deferred_the_decision_and_its_audit_row_wait_together(
+    session: Session, world: World
+) -> None:
+    """A web request on PostgreSQL: the decision and its unchained audit row are written in
+    one statement; the chaining step links the row and the chain verifies. On SQLite the
+    same session inserts them one after the other."""
+    defer_chain(session)
+    row = service.decide(session, world.system, world.runtime, BUSINESS, "100000")
+    assert session.info[WROTE_WAITING]
+    stored = session.scalars(select(Decision).where(Decision.public_id == row.public_id)).one()
+    assert stored is row  # the row returned is the session's
+    assert (stored.id, stored.outcome, stored.features[DIAL]) == (row.id, "approve", 2.0)
+    session.expire(stored)
+    assert stored.result["limit"]["pre_credit_limit"] == "240000.00"  # read back as stored
+    (entry,) = audits(session, "decision.create")
+    assert entry.seq is None  # waiting
+    assert (entry.object_id, entry.actor_id, entry.detail["outcome"]) == (
+        row.public_id,
+        world.system.id,
+        "approve",
+    )
+    assert chain_waiting(session) >= 1
+    session.refresh(entry)
+    assert entry.seq is not None
+    report = verify_chain(session, AUDIT)
+    assert report.ok, report.broken
+    assert report.waiting == 0
+    assert service.replay(session, row.public_id).same
 
 
 def test_no_consent_no_decision_and_the_refusal_is_audited(session: Session, world: World) -> None:
@@ -267,7 +298,7 @@ def test_a_tampered_feature_or_policy_shows_a_difference(session: Session, world
     spec = dial_spec(world.champion_id)
     engine = DecisionEngine(loaded.policy, spec)
 
-    features = service.decode_features(row.features)
+    features = decode_features(row.features)
     features[DIAL] = GREY  # the business looks riskier
     checks = service.compare(row.result, service.recompute(row, engine, features=features))
     changed = {c.path for c in checks if not c.same}

@@ -17,6 +17,19 @@ so no writer reads a head that another is about to move. Chains are always locke
 order of :data:`CHAIN_ORDER` (the audit chain first), so two transactions that write both
 cannot deadlock on them. The head row also keeps the last ``seq`` and hash, so that
 :func:`verify_chain` notices entries cut off the end of a chain.
+
+**Deferred (the audit log only).** Holding the head's lock from the first audit row to the
+commit makes every audited write of every worker wait for the one before it. A session
+marked with :func:`defer_chain` (web requests on PostgreSQL, see
+:mod:`puhui.accounts.chainer`) therefore inserts its audit rows *unchained* — ``seq``,
+``prev_hash`` and ``entry_hash`` empty — in its own transaction, and
+:func:`chain_waiting` later numbers, links and hashes every committed waiting row in
+``id`` order in one short transaction of its own (the head locked only for that). The
+hash covers the row as stored, so verifying recomputes exactly what was chained. Until a
+row is chained (normally some milliseconds, at most about ``audit_chain_seconds`` when a
+worker stops between commit and chaining) it is stored and readable but not yet
+protected by the chain: an edit or deletion in that window is not detectable;
+:func:`verify_chain` counts the waiting rows and reports the oldest.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -127,7 +140,8 @@ def _ensure_head(session: Session, spec_or_name: ChainSpec | str) -> None:
     name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
     if isinstance(spec_or_name, ChainSpec):
         table = spec_or_name.table
-        if session.execute(select(table.c.seq).limit(1)).first() is not None:
+        chained = select(table.c.seq).where(table.c.seq.is_not(None)).limit(1)
+        if session.execute(chained).first() is not None:
             raise ChainError(
                 f"哈希链 {name} 缺少链头记录，请运行 puhui audit verify 检查",
                 f"the {name} hash chain has entries but no head row: run puhui audit verify",
@@ -185,6 +199,97 @@ def hashed_values(spec: ChainSpec, entry: Base) -> dict[str, Any]:
     return values
 
 
+#: ``session.info`` key: the session's audit rows wait for :func:`chain_waiting`.
+DEFERRED = "puhui.audit_chain_deferred"
+#: ``session.info`` key: the session wrote waiting audit rows (the chainer is woken).
+WROTE_WAITING = "puhui.audit_rows_waiting"
+
+
+def defer_chain(session: Session) -> None:
+    """Let ``session``'s audit rows be chained after it commits, not in its transaction."""
+    session.info[DEFERRED] = True
+
+
+def is_deferred(session: Session) -> bool:
+    return bool(session.info.get(DEFERRED))
+
+
+def chain_waiting(session: Session, spec: ChainSpec = AUDIT, *, limit: int = BATCH) -> int:
+    """Chain up to ``limit`` committed waiting rows of ``spec`` (the oldest ``id`` first) in
+    the caller's transaction; how many. The caller commits at once: the head stays locked
+    until then.
+
+    Each row gets the next ``seq``, the previous hash and the hash of its stored values,
+    exactly as :func:`append` would have given it at that moment. On PostgreSQL a head
+    locked by another chainer (or an inline writer) is skipped, not waited for: that one
+    chains what is waiting, and rows committed meanwhile are taken on the next pass.
+    """
+    table = spec.table
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        head = session.execute(
+            select(_heads.c.last_seq, _heads.c.last_hash)
+            .where(_heads.c.chain == spec.name)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if head is None:  # locked by another chainer, or no head yet
+            if head_of(session, spec.name) is None:
+                chained = select(table.c.id).where(table.c.seq.is_not(None)).limit(1)
+                if session.execute(chained).first() is not None:
+                    _ensure_head(session, spec)  # refuses: entries but no head
+                _ensure_head(session, spec.name)
+            return 0
+        last_seq, prev = int(head[0]), str(head[1])
+    else:
+        _touch(session, spec.name)  # SQLite: the UPDATE takes the write lock first
+        found = head_of(session, spec.name)
+        assert found is not None
+        last_seq, prev = found
+    hashed = [name for name in spec.fields if name not in {"seq", "prev_hash"}]
+    rows = session.execute(
+        select(table.c.id, *(table.c[name] for name in hashed))
+        .where(table.c.seq.is_(None))
+        .order_by(table.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    links = []
+    for row in rows:
+        values = dict(row._mapping)
+        row_id = values.pop("id")
+        last_seq += 1
+        values["seq"] = last_seq
+        digest = entry_hash(values, prev)
+        links.append({"row_id": row_id, "s": last_seq, "p": prev, "h": digest})
+        prev = digest
+    done = session.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.seq.is_(None))
+        .values(seq=bindparam("s"), prev_hash=bindparam("p"), entry_hash=bindparam("h")),
+        links,
+    )
+    if getattr(done, "rowcount", len(links)) != len(links):
+        # A waiting row vanished under us: chaining on would leave a gap. Roll back.
+        raise ChainError(
+            f"哈希链 {spec.name} 的待链入记录在链入时被删除",
+            f"waiting rows of the {spec.name} hash chain were deleted while being chained",
+        )
+    session.execute(
+        update(_heads).where(_heads.c.chain == spec.name).values(last_seq=last_seq, last_hash=prev)
+    )
+    return len(links)
+
+
+def waiting(session: Session, spec: ChainSpec = AUDIT) -> tuple[int, datetime | None]:
+    """How many rows of ``spec`` wait to be chained, and when the oldest was written."""
+    table = spec.table
+    row = session.execute(
+        select(func.count(), func.min(table.c.at)).where(table.c.seq.is_(None))
+    ).one()
+    return int(row[0]), row[1]
+
+
 def append(session: Session, spec: ChainSpec, entry: Base) -> Base:
     """Number, link, hash and insert ``entry`` (its other columns already set), in the
     caller's transaction; the chain stays locked until that transaction ends."""
@@ -225,6 +330,9 @@ class ChainReport:
     entries: int
     head_seq: int
     broken: Break | None
+    #: Rows not chained yet (deferred audit chain) and when the oldest was written.
+    waiting: int = 0
+    oldest_waiting_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -243,7 +351,9 @@ def verify_chain(session: Session, spec: ChainSpec) -> ChainReport:
     end, or added without the helper)."""
     table = spec.table
     columns = [table.c[name] for name in dict.fromkeys((*spec.fields, spec.label, "entry_hash"))]
-    rows = session.execute(select(*columns).order_by(table.c.seq)).yield_per(BATCH)
+    rows = session.execute(
+        select(*columns).where(table.c.seq.is_not(None)).order_by(table.c.seq)
+    ).yield_per(BATCH)
     expected, prev, count, label = 1, GENESIS, 0, spec.label
 
     def broken(seq: int | None, row_id: int | None, problem: str, zh: str, en: str) -> Break:
@@ -318,7 +428,8 @@ def verify_chain(session: Session, spec: ChainSpec) -> ChainReport:
                 f"链头哈希 {_short(head_hash)} 与最后一条的哈希 {_short(prev)} 不符",
                 f"the head hash {_short(head_hash)} is not the last entry's hash {_short(prev)}",
             )
-    return ChainReport(spec.name, count, head_seq, found)
+    count_waiting, oldest = waiting(session, spec) if spec is AUDIT else (0, None)
+    return ChainReport(spec.name, count, head_seq, found, count_waiting, oldest)
 
 
 def head_of(session: Session, name: str) -> tuple[int, str] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from puhui.db import Base
@@ -85,12 +85,21 @@ class AuditEntry(Base):
     The log is a hash chain (:mod:`puhui.accounts.chain`): ``seq`` numbers the entries
     1, 2, 3, … without gaps, ``prev_hash`` is the previous entry's ``entry_hash`` and
     ``entry_hash`` the SHA-256 of this entry's columns (all but ``id``) and ``prev_hash``.
+    A row written with the chain *deferred* (web requests on PostgreSQL) has none of the
+    three until the chainer links it, moments after its transaction commits.
     """
 
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_log_object", "object_type", "object_id"),
         Index("uq_audit_log_seq", "seq", unique=True),
+        # The rows still waiting to be chained: few, found without a scan.
+        Index(
+            "ix_audit_log_unchained",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -103,9 +112,9 @@ class AuditEntry(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    seq: Mapped[int] = mapped_column(Integer)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    entry_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ChainHead(Base):

@@ -21,8 +21,9 @@ from sqlalchemy import Select, false, inspect, select, update
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import ROLES_WITH_BANK, USER_ROLES, Actor, Role
-from puhui.accounts.chain import AUDIT, append, as_json
+from puhui.accounts.chain import AUDIT, WROTE_WAITING, append, as_json, is_deferred
 from puhui.accounts.models import ApiClient, ApiToken, AuditEntry, Bank, ChainHead, User
+from puhui.accounts.tokens import token_ended, user_ended
 from puhui.errors import PuhuiError
 from puhui.identifiers import is_valid_uscc
 from puhui.pagination import PageRequest, PageResult, paginate
@@ -114,21 +115,39 @@ def record(
 
     The row is chained (:mod:`puhui.accounts.chain`): it gets the next ``seq`` and its hash,
     and the audit chain stays locked until the caller's transaction ends, so keep
-    transactions that write audit rows short.
+    transactions that write audit rows short. In a session whose chain is deferred (web
+    requests on PostgreSQL) the row is only added — no lock, no round trip of its own —
+    and chained right after the transaction commits.
     """
-    entry = AuditEntry(
-        at=utcnow(),
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_role=str(actor.role),
-        actor_bank=actor.bank_code,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        detail=as_json(detail or {}),
-    )
-    append(session, AUDIT, entry)
+    entry = AuditEntry(**audit_values(actor, action, object_type, object_id, detail))
+    if is_deferred(session):
+        session.add(entry)  # inserted with the transaction's next flush
+        session.info[WROTE_WAITING] = True
+    else:
+        append(session, AUDIT, entry)
     return entry
+
+
+def audit_values(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of a new audit row, chain columns left out (for :func:`record`, and for
+    a service that inserts its row with Core in the same statement as its change)."""
+    return {
+        "at": utcnow(),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_role": str(actor.role),
+        "actor_bank": actor.bank_code,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "detail": as_json(detail or {}),
+    }
 
 
 def audit_entries(
@@ -315,6 +334,7 @@ def set_user_active(session: Session, actor: Actor, user_id: int, active: bool) 
             .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        user_ended(session, user_id)
     session.flush()
     record(session, actor, "user.activate" if active else "user.deactivate", "user", user_id)
     return user
@@ -435,32 +455,79 @@ def issue_token(
     return IssuedToken(value, token.expires_at, int(ttl.total_seconds()))
 
 
+def token_hash(value: str) -> str:
+    """The SHA-256 (hex) under which a token is stored and cached."""
+    return _token_hash(value)
+
+
 def resolve_token(
     session: Session, value: str, purpose: TokenPurpose = "api", now: datetime | None = None
 ) -> Actor | None:
     """The actor a live token stands for, or None (unknown, expired, revoked, other purpose,
     or its user or client disabled). Role and bank are read now, so changes apply at once."""
+    found = resolve_token_until(session, value, purpose, now)
+    return found[0] if found is not None else None
+
+
+def resolve_token_until(
+    session: Session, value: str, purpose: TokenPurpose = "api", now: datetime | None = None
+) -> tuple[Actor, datetime] | None:
+    """:func:`resolve_token` and the token's expiry, in one statement (the token with its
+    user or client joined)."""
     now = now or utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(value)))
-    if token is None or token.purpose != purpose or token.revoked_at is not None:
+    row = session.execute(
+        select(
+            ApiToken.expires_at,
+            ApiToken.user_id,
+            ApiToken.client_id,
+            User.role,
+            User.bank_code,
+            User.uscc,
+            User.username,
+            User.active.label("user_active"),
+            ApiClient.bank_code.label("client_bank"),
+            ApiClient.active.label("client_active"),
+        )
+        .outerjoin(User, User.id == ApiToken.user_id)
+        .outerjoin(ApiClient, ApiClient.client_id == ApiToken.client_id)
+        .where(
+            ApiToken.token_hash == _token_hash(value),
+            ApiToken.purpose == purpose,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+    ).first()
+    if row is None:
         return None
-    if token.expires_at <= now:
+    if row.user_id is not None:
+        if not row.user_active:
+            return None
+        actor = Actor(
+            kind="user",
+            id=str(row.user_id),
+            role=Role(row.role),
+            bank_code=row.bank_code,
+            uscc=row.uscc,
+            username=row.username,
+        )
+    elif row.client_id is not None and row.client_active:
+        actor = Actor(
+            kind="client", id=row.client_id, role=Role.BANK_SYSTEM, bank_code=row.client_bank
+        )
+    else:
         return None
-    if token.user_id is not None:
-        user = session.get(User, token.user_id)
-        return actor_for_user(user) if user is not None and user.active else None
-    if token.client_id is not None:
-        client = session.get(ApiClient, token.client_id)
-        return actor_for_client(client) if client is not None and client.active else None
-    return None
+    return actor, row.expires_at
 
 
 def revoke_token(session: Session, value: str) -> bool:
-    """Revoke one token; whether there was a live one."""
+    """Revoke one token; whether there was a live one. Every worker forgets it at once
+    (:mod:`puhui.accounts.tokens`)."""
+    hashed = _token_hash(value)
     result = session.execute(
         update(ApiToken)
-        .where(ApiToken.token_hash == _token_hash(value), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == hashed, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    token_ended(session, hashed)
     session.flush()
     return bool(getattr(result, "rowcount", 0))

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import ROLES_WITH_BANK, Actor, Role
@@ -141,7 +141,7 @@ def list_for(
     return paginate(session, statement, page or PageRequest())
 
 
-def _live(at: datetime) -> tuple[ColumnElement[bool], ...]:
+def _live(at: datetime | ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
     return (
         Consent.granted_at <= at,
         Consent.expires_at > at,
@@ -195,6 +195,20 @@ def live_consent(
     )
 
 
+#: :func:`has_consent`'s query, built once (it runs on every real-time decision): one
+#: indexed row's id, no ORM object.
+_ANY_LIVE = (
+    select(Consent.id)
+    .where(
+        Consent.bank_code == bindparam("bank_code"),
+        Consent.uscc == bindparam("uscc"),
+        Consent.scope == bindparam("scope"),
+        *_live(bindparam("at", type_=DateTime())),
+    )
+    .limit(1)
+)
+
+
 def has_consent(
     session: Session,
     bank_code: str,
@@ -203,7 +217,8 @@ def has_consent(
     at: datetime | None = None,
 ) -> bool:
     """Whether ``uscc`` lets ``bank_code`` read ``scope`` at ``at`` (default now)."""
-    return live_consent(session, bank_code, uscc, scope, at) is not None
+    values = {"bank_code": bank_code, "uscc": uscc, "scope": scope, "at": at or utcnow()}
+    return session.execute(_ANY_LIVE, values).first() is not None
 
 
 def grant(

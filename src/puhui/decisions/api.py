@@ -71,7 +71,9 @@ def create_decision(
         )
     except service.DecisionForbiddenError as error:
         return _error(request, error)
-    return DecisionOut.of(row, locale_of(request))
+    # Serialised here, once: FastAPI would dump the model and validate it again.
+    body_json = DecisionOut.of(row, locale_of(request)).model_dump_json()
+    return Response(body_json, status_code=201, media_type="application/json")
 
 
 @router.get(

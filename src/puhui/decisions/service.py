@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, false, inspect, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Insert, Select, Table, bindparam, false, insert, inspect, or_, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from puhui.accounts.actor import BANK_ROLES, Actor, Role
-from puhui.accounts.service import record, utcnow
+from puhui.accounts.chain import WROTE_WAITING, is_deferred
+from puhui.accounts.models import AuditEntry
+from puhui.accounts.service import audit_values, record, utcnow
 from puhui.consent.service import has_consent
 from puhui.decisions.engine import (
     ENGINE_VERSION,
@@ -313,29 +315,71 @@ def _decide(
     request = DecisionRequest(amount, term, product_terms(product) if product is not None else None)
     result = engine.decide(found.features, request)
     runtime.store_policy(session, loaded)
-    row = _row(actor, bank_code, uscc, request, found.features, found.as_of, owner, engine, result)
-    row.application_id = application_id
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        actor,
-        "decision.create",
-        "decision",
-        row.public_id,
-        {
-            "uscc": uscc,
-            "bank": bank_code,
-            "outcome": result.outcome,
-            "amount": str(amount),
-            "product_id": row.product_id,
-            "application_id": application_id,
-        },
+    values = _values(
+        actor, bank_code, uscc, request, found.features, found.as_of, owner, engine, result
     )
+    values["application_id"] = application_id
+    detail = {
+        "uscc": uscc,
+        "bank": bank_code,
+        "outcome": result.outcome,
+        "amount": str(amount),
+        "product_id": values["product_id"],
+        "application_id": application_id,
+    }
+    return _store(session, actor, values, detail)
+
+
+def _table_of(model: type[Decision] | type[AuditEntry]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _insert(table: Table, prefix: str) -> Insert:
+    """``INSERT`` of every column but ``id`` from parameters named ``prefix`` + column,
+    built once: a request only binds values (no statement to build, its compiled form
+    cached)."""
+    return insert(table).values(
+        {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.columns if c.name != "id"}
+    )
+
+
+_decisions, _audit_log = _table_of(Decision), _table_of(AuditEntry)
+_INSERT_DECISION = _insert(_decisions, "d_").returning(_decisions.c.id)
+#: The decision and its waiting audit row in one statement (PostgreSQL: a data-modifying
+#: CTE runs even though nothing refers to it).
+_INSERT_DECISION_AND_AUDIT = _INSERT_DECISION.add_cte(_insert(_audit_log, "a_").cte("audit_row"))
+
+
+def _store(
+    session: Session, actor: Actor, values: dict[str, Any], detail: dict[str, Any]
+) -> Decision:
+    """Insert the decision and its ``decision.create`` audit row; the stored decision.
+
+    Core statements, not ORM units of work: on PostgreSQL with the audit chain deferred
+    (web requests) both rows go in *one* statement — the audit row's insert rides along
+    as a data-modifying CTE of the decision's — so storing a decision costs one round
+    trip. Otherwise the decision is inserted and :func:`record` chains the audit row in
+    this transaction. The returned row is attached to the session as if just loaded.
+    """
+    params = {"d_" + name: value for name, value in values.items()}
+    if is_deferred(session) and session.get_bind().dialect.name == "postgresql":
+        audit = audit_values(actor, "decision.create", "decision", values["public_id"], detail)
+        audit.update(seq=None, prev_hash=None, entry_hash=None)
+        params.update({"a_" + name: value for name, value in audit.items()})
+        decision_id = session.execute(_INSERT_DECISION_AND_AUDIT, params).scalar_one()
+        session.info[WROTE_WAITING] = True
+    else:
+        decision_id = session.execute(_INSERT_DECISION, params).scalar_one()
+        record(session, actor, "decision.create", "decision", values["public_id"], detail)
+    row = Decision(id=decision_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
     return row
 
 
-def _row(
+def _values(
     actor: Actor,
     bank_code: str,
     uscc: str,
@@ -345,30 +389,31 @@ def _row(
     owner: str,
     engine: DecisionEngine,
     result: DecisionResult,
-) -> Decision:
-    return Decision(
-        public_id=_public_id(),
-        created_at=utcnow(),
-        uscc=uscc,
-        bank_code=bank_code,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        product_id=request.product.id if request.product is not None else None,
-        amount=request.amount,
-        term_months=request.term_months,
-        request=request.to_json(),
-        features=encode_features(features),
-        features_as_of=as_of,
-        owner=owner,
-        champion_model_id=engine.champion.id,
-        challenger_model_ids=[spec.id for spec in engine.challengers],
-        policy_version=engine.policy.version,
-        policy_fingerprint=engine.policy.fingerprint,
-        engine_version=ENGINE_VERSION,
-        result=result.to_json(),
-        outcome=result.outcome,
-        reasons=result.reason_codes,
-    )
+) -> dict[str, Any]:
+    """The columns of a new decision row (all but ``id`` and ``application_id``)."""
+    return {
+        "public_id": _public_id(),
+        "created_at": utcnow(),
+        "uscc": uscc,
+        "bank_code": bank_code,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "product_id": request.product.id if request.product is not None else None,
+        "amount": request.amount,
+        "term_months": request.term_months,
+        "request": request.to_json(),
+        "features": encode_features(features),
+        "features_as_of": as_of,
+        "owner": owner,
+        "champion_model_id": engine.champion.id,
+        "challenger_model_ids": [spec.id for spec in engine.challengers],
+        "policy_version": engine.policy.version,
+        "policy_fingerprint": engine.policy.fingerprint,
+        "engine_version": ENGINE_VERSION,
+        "result": result.to_json(),
+        "outcome": result.outcome,
+        "reasons": result.reason_codes,
+    }
 
 
 # --------------------------------------------------------------------------- reading

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -148,6 +151,15 @@ class RequestContext:
         await self.app(scope, receive, send_with_headers)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown the worker chains the audit rows it left waiting (web/deps.py)."""
+    yield
+    from puhui.web.deps import stop_hot_path
+
+    await run_in_threadpool(stop_hot_path, app)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A Puhui web app on ``settings`` (default: from the environment).
 
@@ -162,9 +174,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # Swagger UI loads from a CDN; our own page is served below
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.app_database_url)
+    app.state.engine = engine or make_engine(
+        settings.app_database_url,
+        pre_ping=settings.db_pool_pre_ping,
+        pool_size=settings.db_pool_size,
+    )
     app.state.session_factory = session_factory(app.state.engine)
     app.state.login_limiter = LoginLimiter(
         settings.login_attempts, settings.login_window_minutes * 60

@@ -6,20 +6,33 @@
   session; 401 problem if neither. ``Depends(require_roles(Role.OPERATOR, …))`` adds 403.
 - ``actor: PageActor`` — the same for pages; redirects to the login page instead of 401.
 - ``page: PageQuery`` — ``?page=&size=`` (see :mod:`puhui.web.pagination`).
+
+Every request passes through these, so they are kept cheap (docs/decisions.md, "Under
+load"): they are ``async`` and go to the thread pool only for database work (a sync
+dependency costs a thread-pool hop each); a verified token is kept in the app's
+:class:`~puhui.accounts.tokens.TokenCache`; and on PostgreSQL a request's audit rows are
+chained after it commits by the worker's :class:`~puhui.accounts.chainer.AuditChainer`
+(``PUHUI_AUDIT_CHAIN``), so that requests do not queue on the audit chain's head.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Security
+from fastapi import Depends, FastAPI, Path, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import OAuth2
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor, Role
-from puhui.accounts.service import resolve_token
+from puhui.accounts.chain import WROTE_WAITING, defer_chain
+from puhui.accounts.chainer import AuditChainer
+from puhui.accounts.service import TokenPurpose, resolve_token_until, token_hash, utcnow
+from puhui.accounts.tokens import TokenCache
 from puhui.db import MAX_ROW_ID
 from puhui.settings import Settings
 from puhui.web.i18n import N_
@@ -41,22 +54,85 @@ oauth2_scheme = OAuth2(
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: services flush, this commits once."""
-    session: Session = request.app.state.session_factory()
+@dataclass(frozen=True)
+class HotPath:
+    """Per app (so per worker process): the token cache, and the audit chainer when the
+    audit chain is deferred."""
+
+    tokens: TokenCache
+    chainer: AuditChainer | None
+
+
+_hot_lock = threading.Lock()
+
+
+def hot_path(app: FastAPI) -> HotPath:
+    """The app's :class:`HotPath`, made on first use."""
+    found = getattr(app.state, "hot_path", None)
+    if found is None:
+        with _hot_lock:
+            found = getattr(app.state, "hot_path", None)
+            if found is None:
+                settings: Settings = app.state.settings
+                engine = app.state.engine
+                mode = settings.audit_chain
+                if mode == "auto":
+                    mode = "deferred" if engine.dialect.name == "postgresql" else "inline"
+                chainer = (
+                    AuditChainer(app.state.session_factory, interval=settings.audit_chain_seconds)
+                    if mode == "deferred"
+                    else None
+                )
+                tokens = TokenCache(settings.token_cache_seconds)
+                tokens.listen(engine)
+                found = app.state.hot_path = HotPath(tokens, chainer)
+                if chainer is not None:
+                    chainer.wake()  # rows a stopped worker left are chained at once
+    assert isinstance(found, HotPath)
+    return found
+
+
+def stop_hot_path(app: FastAPI) -> None:
+    """At the app's shutdown: stop the chainer after chaining what this worker left."""
+    found = getattr(app.state, "hot_path", None)
+    if isinstance(found, HotPath) and found.chainer is not None:
+        found.chainer.stop()
+
+
+def _commit(session: Session) -> None:
     try:
-        yield session
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     finally:
         session.close()
+
+
+def _rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: services flush, this commits once (in the thread pool:
+    one hop). Audit rows left waiting by a deferred session wake the chainer after it."""
+    hot = hot_path(request.app)
+    session: Session = request.app.state.session_factory()
+    if hot.chainer is not None:
+        defer_chain(session)
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(_rollback, session)
+        raise
+    await run_in_threadpool(_commit, session)
+    if hot.chainer is not None and session.info.get(WROTE_WAITING):
+        hot.chainer.wake()
 
 
 # scope="function": commit before the response is sent, so a failed commit is a 500, not
@@ -69,7 +145,25 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-def optional_actor(
+async def _resolve(
+    request: Request, db: Session, value: str, purpose: TokenPurpose
+) -> Actor | None:
+    """The actor of a token: from the app's cache, else from the database (and kept)."""
+    cache = hot_path(request.app).tokens
+    hashed = token_hash(value)
+    actor = cache.get(hashed, purpose)
+    if actor is not None:
+        return actor
+    generation, now = cache.generation, utcnow()
+    found = await run_in_threadpool(resolve_token_until, db, value, purpose, now)
+    if found is None:
+        return None
+    actor, expires_at = found
+    cache.put(hashed, purpose, actor, expires_at, now, generation)
+    return actor
+
+
+async def optional_actor(
     request: Request,
     db: DbSession,
     authorization: Annotated[str | None, Security(oauth2_scheme)] = None,
@@ -82,7 +176,7 @@ def optional_actor(
             raise Problem(
                 401, detail=N_("Send Authorization: Bearer <token>."), headers=BEARER_CHALLENGE
             )
-        actor = resolve_token(db, value.strip(), purpose="api")
+        actor = await _resolve(request, db, value.strip(), "api")
         if actor is None:
             raise Problem(
                 401,
@@ -95,7 +189,7 @@ def optional_actor(
     session_id = request.session.get(SESSION_ID)
     if not isinstance(session_id, str):
         return None
-    actor = resolve_token(db, session_id, purpose="session")
+    actor = await _resolve(request, db, session_id, "session")
     if actor is None:
         request.session.clear()
         return None
@@ -112,14 +206,14 @@ def optional_actor(
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def current_actor(actor: OptionalActor) -> Actor:
+async def current_actor(actor: OptionalActor) -> Actor:
     """The caller of an API endpoint; 401 problem when there is none."""
     if actor is None:
         raise Problem(401, detail=N_("Sign in or send a bearer token."), headers=BEARER_CHALLENGE)
     return actor
 
 
-def page_actor(actor: OptionalActor) -> Actor:
+async def page_actor(actor: OptionalActor) -> Actor:
     """The signed-in user of a page; anyone else is sent to the login page."""
     if actor is None:
         raise LoginRequired
@@ -130,10 +224,10 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 PageActor = Annotated[Actor, Depends(page_actor)]
 
 
-def require_roles(*roles: Role) -> Callable[[Actor], Actor]:
+def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency: the caller, if they have one of ``roles``; 403 otherwise."""
 
-    def check(actor: CurrentActor) -> Actor:
+    async def check(actor: CurrentActor) -> Actor:
         if actor.role not in roles:
             raise Problem(403)
         return actor
