@@ -936,7 +936,8 @@ def market_refresh(
     as_of: Annotated[str, typer.Option("--as-of", help="As-of date of the scores YYYY-MM-DD.")],
     bank: BankOption = None,
 ) -> None:
-    """Rebuild every published product's white list from the champion scores of a date.
+    """Make the matching inputs of a date's champion scores current (home/market/), and
+    count each published product's eligible businesses.
 
     Run it after each `puhui score` (it is a separate step)."""
     from puhui.market.service import refresh_matches
@@ -949,7 +950,7 @@ def market_refresh(
         scoring_reader(cfg) as con,
         app_session(cfg) as session,
     ):
-        run = refresh_matches(con, session, day, _bank_owner(bank))
+        run = refresh_matches(con, session, day, _bank_owner(bank), directory=cfg.home / "market")
     console.print(
         f"已匹配 matched {run.businesses:,} businesses to {run.products:,} published product(s) "
         f"as of {day}: {run.eligible:,} eligible pairs, {run.near_misses:,} near misses",
@@ -1043,6 +1044,36 @@ def products_create(
             service.publish_product(session, actor, product.id)
         line = f"已创建产品 product created: {product.id} {product.name} ({product.status})"
     console.print(line, highlight=False)
+
+
+@products_app.command("list")
+def products_list(
+    bank: Annotated[str | None, typer.Option("--bank", help="Only this bank's products.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100, help="At most one page (100).")
+    ] = 100,
+) -> None:
+    """Products of every status, as the operator sees them: id, bank, status, name."""
+    from puhui.accounts.actor import Actor
+    from puhui.market import service
+    from puhui.market.schemas import ProductFilters
+    from puhui.pagination import PageRequest
+
+    with app_session() as session:
+        service.require_schema(session)
+        found = service.list_products(
+            session,
+            Actor.system(),
+            ProductFilters(bank=bank),
+            page=PageRequest(page=1, size=limit),
+        )
+        lines = [
+            f"{product.id:>6} {product.bank_code:<10} {product.status:<10} {product.name}"
+            for product in found.items
+        ]
+    for line in lines:
+        console.print(line, highlight=False)
+    console.print(f"共 {found.total} 个产品 {found.total} product(s)", highlight=False)
 
 
 notices_app = typer.Typer(
@@ -1308,13 +1339,17 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute every hash of the audit log and the consent ledger and check the consents
-    against the ledger; exit 1 at the first break of any (docs/consent.md)."""
+    against the ledger; exit 1 at the first break of any (docs/consent.md). Audit rows that
+    still wait to be chained (written by web requests moments ago) are chained first."""
     from puhui.accounts.service import require_schema
-    from puhui.audit import verify_chains
+    from puhui.audit import chain_waiting_rows, verify_chains
 
-    with console.status("校验哈希链 verifying hash chains"), app_session() as session:
-        require_schema(session)
-        report = verify_chains(session)
+    with console.status("校验哈希链 verifying hash chains"):
+        with app_session() as session:
+            require_schema(session)
+            chain_waiting_rows(session)
+        with app_session() as session:
+            report = verify_chains(session)
     for intact, line in report.lines():
         (console if intact else err_console).print(
             ("[green]✓[/green] " if intact else "[red]✗[/red] ") + line, highlight=False

@@ -3,6 +3,7 @@ push, read members, track; problem details for every refusal."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -186,21 +187,12 @@ def test_the_white_list_names_the_lists(
     client: TestClient,  # noqa: F811
     people: dict[str, str],  # noqa: F811
     session: Session,
+    tmp_path: Path,
 ) -> None:
-    from datetime import date
-    from decimal import Decimal
-
-    from puhui.market.models import ProductMatch
-    from tests.market.factories import make_product
+    from tests.market.factories import make_product, make_run, region_row
 
     product = make_product(session, "BANKA")
-    for n in (1, 2):
-        session.add(
-            ProductMatch(
-                product_id=product.id, uscc=uscc(n), as_of=date(2026, 6, 30), eligible=True,
-                fit=0.5, pre_credit_limit=Decimal("100000"), rate=Decimal("4.5"), reasons=[],
-            )
-        )  # fmt: skip
+    make_run(session, tmp_path, region_row(uscc(1)), region_row(uscc(2)))
     gov = bearer(client, people["government"])
     _create(client, gov, "FLAG")
     client.post(

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from puhui.market import matching
 from puhui.market import service as market
-from puhui.market.models import ProductMatch
 from tests.accounts.factories import make_bank
 from tests.govlists.factories import OPERATOR, make_list, uscc
 from tests.market.factories import make_product
@@ -45,17 +44,11 @@ def warehouse() -> duckdb.DuckDBPyConnection:
 
 
 def _eligible(session: Session, product_id: int) -> list[str]:
-    return sorted(
-        session.scalars(
-            select(ProductMatch.uscc).where(
-                ProductMatch.product_id == product_id, ProductMatch.eligible
-            )
-        )
-    )
+    return sorted(m.uscc for m in market.list_matches(session, OPERATOR, product_id).items)
 
 
 def test_lists_restrict_and_flag_in_the_refresh(
-    session: Session, warehouse: duckdb.DuckDBPyConnection
+    session: Session, warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     make_bank(session, "BANKA", "甲银行")
     make_bank(session, "BANKB", "乙银行")
@@ -72,7 +65,7 @@ def test_lists_restrict_and_flag_in_the_refresh(
     first_loan_b = make_product(session, "BANKB", policy_lists=["first_loan"])
     draft_list = make_product(session, "BANKA", policy_lists=["list:DRAFT"])
 
-    run = market.refresh_matches(warehouse, session, AS_OF)
+    run = market.refresh_matches(warehouse, session, AS_OF, directory=tmp_path)
     assert run.businesses == 5
 
     assert _eligible(session, only_gov1.id) == [uscc(1), uscc(2)]
@@ -84,11 +77,13 @@ def test_lists_restrict_and_flag_in_the_refresh(
     assert _eligible(session, draft_list.id) == []
 
     # Those left out are near misses for the list rule only.
-    near = session.scalars(
-        select(ProductMatch).where(ProductMatch.product_id == only_gov1.id, ~ProductMatch.eligible)
-    ).all()
-    assert {m.uscc for m in near} == {uscc(3), uscc(4), uscc(5)}
-    assert all(m.reasons == ["policy_list"] for m in near)
+    near = [market.business_match(session, OPERATOR, uscc(n), only_gov1.id) for n in (3, 4, 5)]
+    assert [m.reasons if m else None for m in near] == [["policy_list"]] * 3
+
+    # Lists count from the refresh on: a list pushed after it does not change the matches.
+    make_list(session, "LATE", kind="other", members=[uscc(1)], banks=["BANKB"])
+    late = make_product(session, "BANKB", policy_lists=["list:LATE"])
+    assert _eligible(session, late.id) == []
 
     # Bank A's white list flags its lists' members; bank B's flags only its own lists.
     white = market.list_matches(session, OPERATOR, anyone.id).items

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -18,7 +19,6 @@ from puhui.govlists import service
 from puhui.govlists.models import GovListMember
 from puhui.govlists.upload import BadFileError
 from puhui.govlists.warehouse import lookup_on
-from puhui.market.models import ProductMatch
 from tests.accounts.factories import make_bank, make_user
 from tests.govlists.factories import (
     OPERATOR,
@@ -30,7 +30,7 @@ from tests.govlists.factories import (
     uscc,
     xlsx,
 )
-from tests.market.factories import make_product
+from tests.market.factories import make_product, make_run, region_row
 from tests.service_report.factories import make_application
 
 
@@ -301,28 +301,18 @@ def test_push_makes_the_list_visible_and_renews(session: Session, banks: tuple[s
 
 
 def test_members_show_the_readers_pre_credit_limits(
-    session: Session, banks: tuple[str, str]
+    session: Session, banks: tuple[str, str], tmp_path: Path
 ) -> None:
-    product_a = make_product(session, "BANKA")
-    product_b = make_product(session, "BANKB")
-    for product, code, limit, eligible in (
-        (product_a, uscc(1), "200000.00", True),
-        (product_b, uscc(1), "350000.00", True),
-        (product_b, uscc(2), "90000.00", True),
-        (product_a, uscc(2), "0.00", False),  # a near miss is no offer
-    ):
-        session.add(
-            ProductMatch(
-                product_id=product.id,
-                uscc=code,
-                as_of=date(2026, 6, 30),
-                eligible=eligible,
-                fit=0.5,
-                pre_credit_limit=Decimal(limit),
-                rate=Decimal("4.35"),
-                reasons=[] if eligible else ["limit"],
-            )
-        )
+    make_product(session, "BANKA", amount_min=Decimal("100000"), amount_max=Decimal("200000"))
+    make_product(session, "BANKB")
+    # uscc(1) is offered 200,000 by bank A's product and 350,000 by bank B's; uscc(2)'s limit
+    # is below bank A's minimum (a near miss is no offer); uscc(3) was not scored.
+    make_run(
+        session,
+        tmp_path,
+        region_row(uscc(1), pre_credit_limit=350_000.0),
+        region_row(uscc(2), pre_credit_limit=90_000.0),
+    )
     make_profile(session, uscc(1), name="甲公司")
     make_list(session, "L", members=[uscc(1), uscc(2), uscc(3)], banks=["BANKA"])
 

@@ -3,17 +3,15 @@ products; problem details for every refusal."""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from puhui.market.models import ProductMatch
 from tests.accounts.conftest import fast_hashing  # noqa: F401  (autouse here too)
 from tests.accounts.factories import USCCS
-from tests.market.factories import make_product
+from tests.market.factories import make_product, make_run, region_row
 from tests.web.conftest import (  # noqa: F401  (fixtures)
     app,
     bank_client,
@@ -126,44 +124,33 @@ def test_refusals_are_problems(
     assert_problem(client.post(f"/api/v1/products/{other.id}/withdraw", headers=admin), 403)
 
 
-def _match(session: Session, product_id: int, uscc: str, eligible: bool, fit: float) -> None:
-    session.add(
-        ProductMatch(
-            product_id=product_id,
-            uscc=uscc,
-            as_of=date(2026, 6, 30),
-            eligible=eligible,
-            fit=fit,
-            pre_credit_limit=Decimal("150000.00") if eligible else Decimal("0"),
-            rate=Decimal("5.20"),
-            reasons=[] if eligible else ["min_credit_points"],
-        )
-    )
-    session.flush()
-
-
 def test_white_lists_and_a_business_products(
     client: TestClient,  # noqa: F811
     people: dict[str, str],  # noqa: F811
     session: Session,
+    tmp_path: Path,
 ) -> None:
     mine = make_product(session, "BANKA", min_credit_points=600, tiers=["growth"])
-    theirs = make_product(session, "BANKB")
-    _match(session, mine.id, USCCS[0], True, 0.6)
-    _match(session, theirs.id, USCCS[0], False, 0.9)
-    _match(session, theirs.id, USCCS[1], True, 0.7)
+    theirs = make_product(session, "BANKB", min_credit_points=750)
+    make_run(
+        session,
+        tmp_path,
+        region_row(USCCS[0], pre_credit_limit=150_000.0, rate=5.2, credit_points=700.0),
+        region_row(USCCS[1], tier="development", credit_points=800.0),
+    )
 
     white = client.get(
         f"/api/v1/products/{mine.id}/matches", headers=bearer(client, people["bank_officer"])
     )
     assert white.status_code == 200, white.text
-    assert white.json()["items"] == [
+    items = white.json()["items"]
+    assert 0 < items[0].pop("fit") <= 1
+    assert items == [
         {
             "uscc": USCCS[0],
             "as_of": "2026-06-30",
             "pre_credit_limit": "150000.00",
             "rate": "5.20",
-            "fit": 0.6,
             "gov_lists": [],
         }
     ]

@@ -49,6 +49,11 @@ def test_create_products_then_refresh_after_scoring(
     assert "(published)" in made.stdout
     draft = run(home, "products", "create", "--bank", "ZJRCB", "--name", "草稿", "--draft")
     assert "(draft)" in draft.stdout
+    listed = run(home, "products", "list", "--bank", "ZJRCB")
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"ZJRCB\s+published\s+小微快贷", listed.stdout)
+    assert re.search(r"ZJRCB\s+draft\s+草稿", listed.stdout)
+    assert "2 product(s)" in listed.stdout
 
     early = run(home, "market", "refresh", "--as-of", "2026-06-30")
     assert early.returncode == 2

@@ -132,7 +132,7 @@ def test_each_rule_failing_alone(code: str) -> None:
 
 @pytest.mark.parametrize("code", list(FAILING_ALONE))
 def test_an_unset_rule_never_fails(code: str) -> None:
-    unset = {
+    unsets: dict[str, dict[str, Any]] = {
         "entity_type": {"entity_types": []},
         "industry": {"industries": []},
         "district": {"districts": []},
@@ -145,8 +145,10 @@ def test_an_unset_rule_never_fails(code: str) -> None:
         "dishonest": {"exclude_dishonest": False},
         "abnormal": {"exclude_abnormal": False},
         "limit": {"amount_min": 0.0},
-    }[code]
-    found = match(Products.of([product(**unset)]), businesses(business(**FAILING_ALONE[code])))
+    }
+    found = match(
+        Products.of([product(**unsets[code])]), businesses(business(**FAILING_ALONE[code]))
+    )
     assert found.eligible[0, 0], matching.failed_codes(int(found.failures[0, 0]))
 
 
@@ -397,3 +399,49 @@ def test_eligible_means_every_rule_passes_and_limits_stay_in_range(
                 "pre_credit_limit": rows.pre_credit_limit[i],
             }
             assert bool(found.eligible[i, j]) == _passes_by_hand(p, b), (p, b)
+
+
+def test_one_product_or_one_business_alone_matches_as_in_the_whole() -> None:
+    """The two on-demand directions are slices of the full pass: coded categories, a
+    subset of products (fit keeps the market's popularity scale) and a subset of rows."""
+    rng = np.random.default_rng(11)
+    rows = [
+        business(
+            uscc=f"U{i:03d}",
+            tier=str(rng.choice(["survival", "growth", "development", ""])),
+            district=str(rng.choice(["330102", "330203", ""])),
+            score=float(rng.uniform(500, 750)),
+            pre_credit_limit=float(rng.integers(0, 60)) * 10_000,
+        )
+        for i in range(120)
+    ]
+    region = businesses(*rows)
+    products = Products.of(
+        [product(popularity=5), product(**EVERYTHING_UNSET, popularity=90), product(tiers=[])]
+    )
+    whole = match(products, region)
+
+    coded = matching.Businesses(
+        **{
+            **{f: getattr(region, f) for f in region.__dataclass_fields__},
+            "tier": matching.Coded.of(region.tier),
+            "district": matching.Coded.of(region.district),
+        }
+    )
+    np.testing.assert_array_equal(match(products, coded).failures, whole.failures)
+
+    alone = match(products.take([1]), region)
+    np.testing.assert_array_equal(alone.failures[:, 0], whole.failures[:, 1])
+    np.testing.assert_allclose(alone.fit[:, 0], whole.fit[:, 1])
+    failures, limit = matching.failures_and_limits(products.take([2]), coded)
+    np.testing.assert_array_equal(failures[:, 0], whole.failures[:, 2])
+    np.testing.assert_array_equal(limit[:, 0], whole.limit[:, 2])
+
+    some = np.asarray([7, 3, 99])
+    one_by_one = match(products, coded.take(some))
+    np.testing.assert_array_equal(one_by_one.failures, whole.failures[some])
+    np.testing.assert_allclose(one_by_one.fit, whole.fit[some])
+
+    eligible, near = matching.count_matches(products, coded, rows=17)
+    assert eligible.tolist() == whole.eligible.sum(axis=0).tolist()
+    assert near.tolist() == matching.near_miss(whole.failures).sum(axis=0).tolist()

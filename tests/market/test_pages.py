@@ -4,7 +4,6 @@ white list; and every marked string of the market in both catalogues."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,11 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 import puhui.market
-from puhui.market.models import ProductMatch
 from puhui.web.i18n import LOCALE_DIR, LOCALES
 from tests.accounts.conftest import fast_hashing  # noqa: F401  (autouse here too)
 from tests.accounts.factories import USCCS
-from tests.market.factories import make_product
+from tests.market.factories import make_product, make_run, region_row
 from tests.web.conftest import (  # noqa: F401  (fixtures)
     app,
     client,
@@ -30,7 +28,11 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def products(session: Session, people: dict[str, str]) -> dict[str, int]:  # noqa: F811
+def products(
+    session: Session,
+    people: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> dict[str, int]:
     cheap = make_product(
         session, "BANKA", name="小微快贷", rate_min=Decimal("3.45"), popularity=3, instant=True
     )
@@ -39,38 +41,20 @@ def products(session: Session, people: dict[str, str]) -> dict[str, int]:  # noq
         "BANKB",
         name="房抵经营贷",
         guarantee="mortgage",
-        amount_min=Decimal("500000"),
+        amount_min=Decimal("100000"),
         amount_max=Decimal("3000000"),
         rate_min=Decimal("4.10"),
         popularity=40,
         min_credit_points=600,
     )
     draft = make_product(session, "BANKA", name="草稿产品", publish=False)
-    session.add(
-        ProductMatch(
-            product_id=cheap.id,
-            uscc=USCCS[0],
-            as_of=date(2026, 6, 30),
-            eligible=True,
-            fit=0.71,
-            pre_credit_limit=Decimal("180000.00"),
-            rate=Decimal("5.10"),
-            reasons=[],
-        )
+    # The business fits the cheap product and is a near miss of the house one (its credit
+    # points are below the minimum).
+    make_run(
+        session,
+        tmp_path,
+        region_row(USCCS[0], pre_credit_limit=180_000.0, rate=5.1, credit_points=550.0),
     )
-    session.add(
-        ProductMatch(
-            product_id=house.id,
-            uscc=USCCS[0],
-            as_of=date(2026, 6, 30),
-            eligible=False,
-            fit=0.4,
-            pre_credit_limit=Decimal("0"),
-            rate=Decimal("5.10"),
-            reasons=["min_credit_points"],
-        )
-    )
-    session.flush()
     return {"cheap": cheap.id, "house": house.id, "draft": draft.id}
 
 

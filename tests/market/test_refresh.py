@@ -1,5 +1,5 @@
-"""Refreshing the white lists on a real scored region (6,000 simulated businesses), checked
-against the warehouse by plain SQL; and ``puhui market refresh`` / ``puhui products create``."""
+"""Refreshing on a real scored region (6,000 simulated businesses): counts and white lists
+checked against the warehouse by plain SQL, and on-demand matching against the full pass."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from puhui.errors import PuhuiError
-from puhui.market import service
-from puhui.market.models import ProductMatch
+from puhui.market import matching, service
+from puhui.market.matching import TARGETING
+from puhui.pagination import PageRequest
 from puhui.scoring import service as scoring
 from puhui.scoring.policy import load_policy
 from puhui.scoring.training import TrainingSet
@@ -49,16 +50,11 @@ def _count(con: duckdb.DuckDBPyConnection, where: str) -> int:
 
 
 def _eligible(session: Session, product_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(ProductMatch.product_id == product_id, ProductMatch.eligible)
-        )
-        or 0
-    )
+    return service.list_matches(session, OPERATOR, product_id, PageRequest(size=1)).total
 
 
 def test_refresh_matches_the_region_as_plain_sql_says(
-    session: Session, scored: duckdb.DuckDBPyConnection
+    session: Session, scored: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     broad = make_product(
         session, exclude_dishonest=False, exclude_abnormal=False, amount_min=Decimal("10000")
@@ -76,9 +72,11 @@ def test_refresh_matches_the_region_as_plain_sql_says(
     )
     draft = make_product(session, publish=False)
 
-    run = service.refresh_matches(scored, session, AS_OF)
+    run = service.refresh_matches(scored, session, AS_OF, directory=tmp_path)
     businesses = _count(scored, "true")
     assert (run.products, run.businesses) == (2, businesses)
+    assert run.path.parent == tmp_path.resolve()
+    assert run.path.exists()
 
     assert _eligible(session, broad.id) == _count(scored, "s.pre_credit_limit >= 10000")
     expected_strict = _count(
@@ -92,6 +90,14 @@ def test_refresh_matches_the_region_as_plain_sql_says(
     assert _eligible(session, strict.id) == expected_strict
     assert _eligible(session, draft.id) == 0
     assert run.eligible == _eligible(session, broad.id) + expected_strict
+    current = service.current_run(session)
+    assert current is not None
+    counts = service.match_counts(session, current)
+    assert {pid: e for pid, (e, _n) in counts.items()} == {
+        broad.id: _eligible(session, broad.id),
+        strict.id: expected_strict,
+    }
+    assert sum(n for _e, n in counts.values()) == run.near_misses > 0
 
     # Limits are the business's pre-credit limit capped at the product's maximum.
     limits = dict(
@@ -111,24 +117,92 @@ def test_refresh_matches_the_region_as_plain_sql_says(
     )
 
     # Near misses fail exactly one rule, never a targeting one.
-    near = session.scalars(select(ProductMatch).where(~ProductMatch.eligible)).all()
-    assert len(near) == run.near_misses > 0
-    assert all(len(m.reasons) == 1 and m.reasons[0] not in {"entity_type"} for m in near)
+    some = [u for (u,) in scored.sql("SELECT uscc FROM scores ORDER BY uscc LIMIT 300").fetchall()]
+    near = [
+        m
+        for u in some
+        for m in service.business_products(session, OPERATOR, u).items
+        if not m.eligible
+    ]
+    assert near
+    assert all(len(m.reasons) == 1 and m.reasons[0] not in TARGETING for m in near)
 
-    # A second refresh replaces, and a withdrawn product drops out; small batches agree.
+    # A second refresh replaces, and a withdrawn product drops out; small chunks agree. The
+    # file of the run before the previous one is deleted.
     service.withdraw_product(session, OPERATOR, broad.id)
-    again = service.refresh_matches(scored, session, AS_OF, batch_rows=1000)
-    assert again.products == 1
-    assert again.eligible == expected_strict
-    assert session.scalar(select(func.count()).select_from(ProductMatch)) == (
-        expected_strict + again.near_misses
+    again = service.refresh_matches(scored, session, AS_OF, directory=tmp_path, chunk_rows=1000)
+    assert (again.products, again.eligible) == (1, expected_strict)
+    third = service.refresh_matches(scored, session, AS_OF, directory=tmp_path)
+    assert sorted(tmp_path.glob("*.arrow")) == sorted([again.path, third.path])
+    assert _eligible(session, strict.id) == expected_strict
+
+
+def _full_pass_white_list(
+    found: matching.Matches, usccs: list[str], column: int
+) -> list[tuple[str, Decimal]]:
+    """The old refresh's white list of one product: every eligible pair of the full pass,
+    largest limit first, then uscc."""
+    rows = np.flatnonzero(found.failures[:, column] == 0)
+    pairs = [(usccs[r], service.money(float(found.limit[r, column]))) for r in rows.tolist()]
+    return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
+
+
+def test_on_demand_matching_equals_the_full_pass(
+    session: Session, scored: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """For every product, the white list paged on demand is exactly the set of businesses
+    the full region × products pass marks eligible, with the same limits in the same order;
+    a business's ranked products are the full pass's eligible and near-miss columns."""
+    districts = sorted(
+        {d for (d,) in scored.sql("SELECT DISTINCT district FROM features LIMIT 3").fetchall() if d}
     )
+    products = [
+        make_product(session, "BANKA"),
+        make_product(session, "BANKA", amount_max=Decimal("100000"), min_score=550.0),
+        make_product(session, "BANKB", tiers=["growth"], max_pd=0.05, popularity=30),
+        make_product(session, "BANKB", districts=districts[:2], min_age_years=1.0),
+        make_product(session, "BANKA", entity_types=["individual"], exclude_dishonest=False),
+        make_product(session, "BANKB", policy_lists=["high_tech", "specialized"]),
+    ]
+    service.refresh_matches(scored, session, AS_OF, directory=tmp_path)
+
+    region = service.read_inputs(scored, AS_OF, "platform")
+    usccs = [u.decode() for u in region.uscc.tolist()]
+    rules = service.product_rules(products)
+    full = matching.match(rules, region)
+    for column, product in enumerate(products):
+        expected = _full_pass_white_list(full, usccs, column)
+        shown: list[tuple[str, Decimal]] = []
+        page = 1
+        while True:
+            result = service.list_matches(
+                session, OPERATOR, product.id, PageRequest(page=page, size=100)
+            )
+            assert result.total == len(expected)
+            shown += [(m.uscc, m.pre_credit_limit) for m in result.items]
+            if page * 100 >= result.total:
+                break
+            page += 1
+        assert shown == expected
+
+    ids = np.asarray([p.id for p in products])
+    for row in np.linspace(0, len(usccs) - 1, 40).astype(int).tolist():
+        failures = full.failures[row]
+        keep = np.flatnonzero((failures == 0) | matching.near_miss(failures))
+        order = keep[matching.rank(failures[keep] == 0, full.fit[row, keep], ids[keep])]
+        ranked = service.business_products(
+            session, OPERATOR, usccs[row], PageRequest(size=100)
+        ).items
+        assert [m.product_id for m in ranked] == ids[order].tolist()
+        assert [m.fit for m in ranked] == pytest.approx(full.fit[row, order].tolist(), abs=1e-6)
 
 
 def test_refresh_needs_scores_of_the_date(
     session: Session,
     warehouse: duckdb.DuckDBPyConnection,  # noqa: F811
     banks: tuple[str, str],
+    tmp_path: Path,
 ) -> None:
     with pytest.raises(PuhuiError, match="run puhui score --as-of 2026-06-30"):
-        service.refresh_matches(warehouse, session, AS_OF)
+        service.refresh_matches(warehouse, session, AS_OF, directory=tmp_path / "market")
+    assert not (tmp_path / "market").exists()

@@ -3,32 +3,35 @@ filters, sorting, pagination."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor, Role
 from puhui.accounts.service import audit_entries
 from puhui.market import service
-from puhui.market.models import Product, ProductMatch
+from puhui.market.models import Product
 from puhui.market.schemas import ProductFilters, ProductUpdate
-from puhui.pagination import PageRequest
+from puhui.pagination import PageRequest, PageResult
 from tests.market.factories import (
+    AS_OF,
     OPERATOR,
     bank_actor,
     enterprise,
     make_product,
+    make_run,
     product_in,
+    region_row,
 )
 
 USCC = "91110000600037341L"
 OTHER_USCC = "91331002123456788L"
-AS_OF = date(2026, 6, 30)
 
 
-def ids(result: service.PageResult[Product]) -> list[int]:
+def ids(result: PageResult[Product]) -> list[int]:
     return [p.id for p in result.items]
 
 
@@ -164,35 +167,16 @@ def test_filters_sorting_and_pages(session: Session, banks: tuple[str, str]) -> 
     assert len({p.items[0].id for p in pages}) == 3
 
 
-def _matches(session: Session, product: Product, rows: list[tuple[str, bool, float, str]]) -> None:
-    for uscc, eligible, fit, limit in rows:
-        session.add(
-            ProductMatch(
-                product_id=product.id,
-                uscc=uscc,
-                as_of=AS_OF,
-                eligible=eligible,
-                fit=fit,
-                pre_credit_limit=Decimal(limit),
-                rate=Decimal("5.50"),
-                reasons=[] if eligible else ["min_score"],
-            )
-        )
-    session.flush()
-
-
 def test_white_lists_are_for_the_product_bank_operator_and_government(
-    session: Session, banks: tuple[str, str]
+    session: Session, banks: tuple[str, str], tmp_path: Path
 ) -> None:
     product = make_product(session, "BANKA")
-    _matches(
+    make_run(
         session,
-        product,
-        [
-            (USCC, True, 0.7, "200000"),
-            (OTHER_USCC, True, 0.6, "300000"),
-            ("X" * 18, False, 0.9, "0"),
-        ],
+        tmp_path,
+        region_row(USCC, pre_credit_limit=200_000.0),
+        region_row(OTHER_USCC, pre_credit_limit=300_000.0),
+        region_row("X" * 18, dishonest_active=True),
     )
     for actor in (
         bank_actor("BANKA", Role.BANK_OFFICER),
@@ -201,7 +185,12 @@ def test_white_lists_are_for_the_product_bank_operator_and_government(
     ):
         result = service.list_matches(session, actor, product.id)
         assert [m.uscc for m in result.items] == [OTHER_USCC, USCC]  # largest limit first
+        assert [m.pre_credit_limit for m in result.items] == [
+            Decimal("300000.00"),
+            Decimal("200000.00"),
+        ]
         assert result.total == 2
+        assert all(m.eligible and m.as_of == AS_OF for m in result.items)
     for actor in (
         bank_actor("BANKB"),
         enterprise(USCC),
@@ -215,17 +204,24 @@ def test_white_lists_are_for_the_product_bank_operator_and_government(
 
 
 def test_a_business_sees_its_products_ranked_and_banks_only_their_own(
-    session: Session, banks: tuple[str, str]
+    session: Session, banks: tuple[str, str], tmp_path: Path
 ) -> None:
     a1 = make_product(session, "BANKA")
-    a2 = make_product(session, "BANKA")
-    b1 = make_product(session, "BANKB")
-    _matches(session, a1, [(USCC, True, 0.5, "100000")])
-    _matches(session, a2, [(USCC, False, 0.9, "0")])
-    _matches(session, b1, [(USCC, True, 0.8, "100000"), (OTHER_USCC, True, 0.8, "1000")])
+    a2 = make_product(session, "BANKA", min_score=720.0)  # USCC (700) is a near miss
+    b1 = make_product(session, "BANKB", amount_min=Decimal("1000"), popularity=50)
+    far = make_product(session, "BANKB", min_score=720.0, tiers=["development"])
+    make_run(
+        session,
+        tmp_path,
+        region_row(USCC),
+        region_row(OTHER_USCC, pre_credit_limit=5_000.0),  # below a1's and a2's minimum
+    )
 
     own = service.business_products(session, enterprise(USCC), USCC)
-    assert [m.product_id for m in own.items] == [b1.id, a1.id, a2.id]
+    assert [m.product_id for m in own.items] == [b1.id, a1.id, a2.id]  # b1 is more popular
+    assert [m.eligible for m in own.items] == [True, True, False]
+    assert own.items[2].reasons == ["min_score"]
+    assert far.id not in [m.product_id for m in own.items]  # two rules away
     assert [
         m.product_id
         for m in service.business_products(
@@ -236,14 +232,55 @@ def test_a_business_sees_its_products_ranked_and_banks_only_their_own(
     assert [m.product_id for m in bank_a.items] == [a1.id, a2.id]
     manager = Actor(kind="user", id="7", role=Role.CUSTOMER_MANAGER, bank_code="BANKB")
     assert service.business_products(session, manager, USCC).total == 3
-    assert service.business_products(session, OPERATOR, OTHER_USCC).total == 1
+    other = service.business_products(session, OPERATOR, OTHER_USCC)
+    assert [(m.product_id, m.eligible, m.reasons) for m in other.items] == [
+        (b1.id, True, []),
+        (a1.id, False, ["limit"]),
+    ]
+    assert other.items[1].pre_credit_limit == Decimal("0.00")
+    assert service.business_products(session, OPERATOR, "Y" * 18).total == 0  # not scored
+    second = service.business_products(session, OPERATOR, USCC, PageRequest(page=2, size=2))
+    assert ([m.product_id for m in second.items], second.total) == ([a2.id], 3)
     for actor in (enterprise(OTHER_USCC), Actor(kind="user", id="8", role=Role.GOVERNMENT)):
         with pytest.raises(service.NotAllowedError):
             service.business_products(session, actor, USCC)
 
-    # Withdrawing a product takes its matches with it.
+    # One product: eligible or a near miss, else nothing.
+    assert service.business_match(session, enterprise(USCC), USCC, a2.id) is not None
+    assert service.business_match(session, enterprise(USCC), USCC, far.id) is None
+
+    # Withdrawing a product takes it out at once; a product published after the refresh is
+    # matched at once; a changed rule applies at once.
     service.withdraw_product(session, OPERATOR, b1.id)
-    assert [m.product_id for m in service.business_products(session, OPERATOR, USCC).items] == [
+    late = make_product(session, "BANKB")
+    service.update_product(session, OPERATOR, a2.id, ProductUpdate(min_score=None))
+    assert {m.product_id for m in service.business_products(session, OPERATOR, USCC).items} == {
         a1.id,
         a2.id,
+        late.id,
+    }
+
+
+def test_without_a_refresh_nothing_is_matched(session: Session, banks: tuple[str, str]) -> None:
+    product = make_product(session, "BANKA")
+    assert service.list_matches(session, OPERATOR, product.id).total == 0
+    assert service.business_products(session, enterprise(USCC), USCC).total == 0
+    assert service.best_offers(session, [USCC]) == {}
+
+
+def test_the_migration_matches_the_models(db_engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from puhui.db import Base
+    from puhui.models import import_all_models
+
+    import_all_models()
+    with db_engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    mine = [
+        d
+        for d in differences
+        if any(t in repr(d) for t in ("products", "match_runs", "product_match"))
     ]
+    assert mine == []

@@ -38,6 +38,13 @@ The rules (``RULES``, in bit order) and when they pass:
 A missing value (NaN number, empty category) fails any rule that needs it and passes a
 rule the product does not set. Large regions are matched chunk by chunk of businesses
 (:func:`match_chunks`), so memory stays ``O(chunk × P)``; nothing loops over rows.
+
+The same core serves both directions (the service chooses): one business against every
+product (``N = 1``), one product against the whole region (``P = 1``, with
+:func:`failures_and_limits` only — rate and fit are computed for the page shown), and
+the whole region against every product for the per-product counts of a refresh.
+Categories may come as strings or already coded (:class:`Coded`, as the memory-mapped
+region file holds them), so a pass over a million businesses never sorts strings.
 """
 
 from __future__ import annotations
@@ -113,9 +120,32 @@ class Products:
     districts: Sequence[Sequence[str]]
     tiers: Sequence[Sequence[str]]
     policy_lists: Sequence[Sequence[str]]
+    #: The largest popularity of the market the products are ranked in (NaN: the largest
+    #: of these products). A subset keeps its market's, so a product's fit is the same
+    #: whether it is matched alone or with all the others.
+    popularity_top: float = np.nan
 
     def __len__(self) -> int:
         return len(self.amount_min)
+
+    def take(self, index: np.ndarray | Sequence[int]) -> Products:
+        """The products at ``index`` (in that order), ranked in the same market."""
+        picked = np.asarray(index, dtype=np.intp)
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "popularity_top":
+                values[f.name] = self.top_popularity()
+            elif isinstance(value, np.ndarray):
+                values[f.name] = value[picked]
+            else:
+                values[f.name] = [value[k] for k in picked.tolist()]
+        return Products(**values)
+
+    def top_popularity(self) -> float:
+        if not np.isnan(self.popularity_top):
+            return float(self.popularity_top)
+        return float(np.clip(self.popularity, 0, None).max(initial=0.0))
 
     @classmethod
     def of(cls, rules: Sequence[dict[str, Any]]) -> Products:
@@ -153,17 +183,48 @@ class Products:
 
 
 @dataclass(frozen=True)
+class Coded:
+    """A category column as integer ``codes`` into ``labels`` (``""`` is missing), as a
+    dictionary-encoded Arrow column holds it: rules look the few labels up once and index
+    the result by code."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: Any) -> Coded:
+        return Coded(self.codes[index], self.labels)
+
+    @classmethod
+    def of(cls, values: np.ndarray | Coded) -> Coded:
+        if isinstance(values, Coded):
+            return values
+        labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+        return cls(codes.reshape(-1), labels)
+
+    def decoded(self) -> np.ndarray:
+        result: np.ndarray = np.asarray(self.labels, dtype=str)[self.codes]
+        return result
+
+
+#: A category column: strings (``""`` when missing) or :class:`Coded`.
+Category = np.ndarray | Coded
+
+
+@dataclass(frozen=True)
 class Businesses:
-    """``N`` businesses as of one date. Categories are ``str`` arrays (``""`` when missing);
-    numbers are float arrays (NaN when missing); flags are bool arrays. ``policy_lists`` is
-    an ``(N, L)`` bool matrix whose columns are ``policy_list_codes``. ``pre_credit_limit``
-    is in yuan, ``rate`` in annual %."""
+    """``N`` businesses as of one date. ``uscc`` is a ``str`` (or ASCII ``bytes``) array;
+    categories are :data:`Category` columns; numbers are float arrays (NaN when missing);
+    flags are bool arrays. ``policy_lists`` is an ``(N, L)`` bool matrix whose columns are
+    ``policy_list_codes``. ``pre_credit_limit`` is in yuan, ``rate`` in annual %."""
 
     uscc: np.ndarray
-    entity_type: np.ndarray
-    industry_division: np.ndarray
-    district: np.ndarray
-    tier: np.ndarray
+    entity_type: Category
+    industry_division: Category
+    district: Category
+    tier: Category
     score: np.ndarray
     credit_points: np.ndarray
     pd: np.ndarray
@@ -180,10 +241,14 @@ class Businesses:
 
     def rows(self, start: int, stop: int) -> Businesses:
         """Businesses ``start:stop`` (views, no copy)."""
+        return self.take(slice(start, stop))
+
+    def take(self, index: slice | np.ndarray) -> Businesses:
+        """The businesses at ``index``: a slice (views, no copy) or an index array."""
         values = {
             f.name: getattr(self, f.name)
             if f.name == "policy_list_codes"
-            else getattr(self, f.name)[start:stop]
+            else getattr(self, f.name)[index]
             for f in fields(self)
         }
         return Businesses(**values)
@@ -204,21 +269,23 @@ class Matches:
         return result
 
 
-def targets(values: np.ndarray, wanted: Sequence[Sequence[str]]) -> np.ndarray:
+def targets(values: Category, wanted: Sequence[Sequence[str]]) -> np.ndarray:
     """``(N, P)`` bool: business ``i``'s category is among product ``j``'s ``wanted`` codes,
     or product ``j`` wants any (empty). A missing category (``""``) matches only "any"."""
-    values = np.asarray(values, dtype=str)
-    vocabulary = np.unique(
-        np.concatenate([values, np.asarray([c for w in wanted for c in w], dtype=str), [""]])
-    )
-    table = np.zeros((len(vocabulary), len(wanted)), dtype=bool)
-    for j, codes in enumerate(wanted):  # one step per product, never per business
-        if codes:
-            table[np.searchsorted(vocabulary, np.asarray(codes, dtype=str)), j] = True
-            table[np.searchsorted(vocabulary, ""), j] = False
-        else:
-            table[:, j] = True
-    result: np.ndarray = table[np.searchsorted(vocabulary, values)]
+    coded = Coded.of(values)
+    labels = np.asarray(coded.labels, dtype=str).reshape(-1)
+    # A (labels × products) table, filled from every product's codes at once (one step per
+    # code a product names, never per business), then indexed by each business's code.
+    sizes = np.asarray([len(codes) for codes in wanted], dtype=np.intp)
+    named = np.asarray([code for codes in wanted for code in codes], dtype=str)
+    table = np.zeros((len(labels), len(wanted)), dtype=bool)
+    if len(named) and len(labels):
+        order = np.argsort(labels)
+        at = np.minimum(np.searchsorted(labels[order], named), len(labels) - 1)
+        hit = (labels[order][at] == named) & (named != "")
+        table[order[at[hit]], np.repeat(np.arange(len(wanted)), sizes)[hit]] = True
+    table[:, sizes == 0] = True
+    result: np.ndarray = table[coded.codes]
     return result
 
 
@@ -234,8 +301,12 @@ def on_lists(
         for name in names:
             if name in index:
                 required[index[name], j] = 1
-    hits = np.asarray(membership, dtype=np.int32).reshape(-1, len(codes)) @ required > 0
+    membership = np.asarray(membership).reshape(-1, len(codes))
     requires_none = np.asarray([not names for names in wanted], dtype=bool)
+    # Only the lists some product requires are read: one product against a million
+    # businesses touches one or two columns, not all of them.
+    needed = np.flatnonzero(required.any(axis=1))
+    hits = membership[:, needed].astype(np.int32) @ required[needed] > 0
     result: np.ndarray = hits | requires_none[None, :]
     return result
 
@@ -259,13 +330,12 @@ def offered_limit(
 ) -> np.ndarray:
     """``(N, P)`` yuan: ``min(pre_credit_limit, amount_max)``, 0 when the pre-credit limit is
     missing or below ``amount_min``. The result is within ``[amount_min, amount_max]`` or 0."""
-    limit = np.nan_to_num(np.asarray(pre_credit_limit, dtype=np.float64), nan=0.0)[:, None]
+    # NaN (no limit) compares false everywhere, so it needs no cleaning pass.
+    limit = np.asarray(pre_credit_limit, dtype=np.float64)[:, None]
     capped = np.minimum(limit, amount_max[None, :])
-    result: np.ndarray = np.where(
-        (limit >= amount_min[None, :]) & (limit > 0) & (capped >= amount_min[None, :]),
-        capped,
-        0.0,
-    )
+    with np.errstate(invalid="ignore"):
+        offered = (limit >= amount_min[None, :]) & (limit > 0) & (capped >= amount_min[None, :])
+    result: np.ndarray = np.where(offered, capped, 0.0)
     return result
 
 
@@ -278,15 +348,23 @@ def offered_rate(rate: np.ndarray, rate_min: np.ndarray, rate_max: np.ndarray) -
     return result
 
 
-def popularity_score(popularity: np.ndarray) -> np.ndarray:
-    """``(P,)`` in 0..1: ``log1p(popularity) / log1p(max popularity)``; 0 when all are 0."""
-    logged = np.log1p(np.clip(np.asarray(popularity, dtype=np.float64), 0, None))
-    top = logged.max(initial=0.0)
-    result: np.ndarray = logged / top if top > 0 else np.zeros_like(logged)
+def popularity_score(popularity: np.ndarray, top: float | None = None) -> np.ndarray:
+    """``(P,)`` in 0..1: ``log1p(popularity) / log1p(top)``, ``top`` the largest popularity
+    of the market (default: of ``popularity``); 0 when it is 0."""
+    clipped = np.clip(np.asarray(popularity, dtype=np.float64), 0, None)
+    logged = np.log1p(clipped)
+    most = np.log1p(clipped.max(initial=0.0) if top is None or np.isnan(top) else top)
+    result: np.ndarray = logged / most if most > 0 else np.zeros_like(logged)
     return result
 
 
-def fit(pd: np.ndarray, max_pd: np.ndarray, rate: np.ndarray, popularity: np.ndarray) -> np.ndarray:
+def fit(
+    pd: np.ndarray,
+    max_pd: np.ndarray,
+    rate: np.ndarray,
+    popularity: np.ndarray,
+    popularity_top: float | None = None,
+) -> np.ndarray:
     """``(N, P)`` fit in 0..1, higher is better::
 
         approval   = clip(1 − PD / cap, 0, 1)    cap = the product's max_pd, else 0.15
@@ -305,46 +383,76 @@ def fit(pd: np.ndarray, max_pd: np.ndarray, rate: np.ndarray, popularity: np.nda
     result: np.ndarray = (
         W_APPROVAL * approval
         + W_PRICE * price
-        + W_POPULARITY * popularity_score(popularity)[None, :]
+        + W_POPULARITY * popularity_score(popularity, popularity_top)[None, :]
     )
     return result
 
 
-def match(products: Products, businesses: Businesses) -> Matches:
-    """Every (business, product) pair at once: failures, offered limit and rate, and fit."""
+def failures_and_limits(
+    products: Products, businesses: Businesses
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (business, product) pair's failure flags and offered limit: what eligibility,
+    near misses and a white list's order need (:func:`match` adds rate and fit).
+
+    A rule none of the products sets passes everywhere and is not computed: one product
+    against a million businesses usually reads four or five of the columns, not all."""
     n, p = len(businesses), len(products)
     limit = offered_limit(businesses.pre_credit_limit, products.amount_min, products.amount_max)
-    passes = {
-        "entity_type": targets(businesses.entity_type, products.entity_types),
-        "industry": targets(businesses.industry_division, products.industries),
-        "district": targets(businesses.district, products.districts),
-        "tier": targets(businesses.tier, products.tiers),
-        "policy_list": on_lists(
-            businesses.policy_lists, businesses.policy_list_codes, products.policy_lists
-        ),
-        "min_score": _at_least(businesses.score, products.min_score),
-        "min_credit_points": _at_least(businesses.credit_points, products.min_credit_points),
-        "max_pd": _at_most(businesses.pd, products.max_pd),
-        "min_age": _at_least(businesses.age_years, products.min_age_years),
-        "dishonest": ~(
-            products.exclude_dishonest[None, :]
-            & np.asarray(businesses.dishonest_active, bool)[:, None]
-        ),
-        "abnormal": ~(
-            products.exclude_abnormal[None, :]
-            & np.asarray(businesses.abnormal_active, bool)[:, None]
-        ),
-        "limit": limit > 0,
-    }
     failures = np.zeros((n, p), dtype=np.uint16)
-    for code, ok in passes.items():
-        failures |= np.where(ok, 0, RULE_BITS[code]).astype(np.uint16)
+
+    def fails(code: str, ok: np.ndarray) -> None:
+        # bool → 0/1 bytes times the rule's bit: adds the bit where the rule fails (bits are
+        # distinct, so adding is or-ing); several times faster than a masked ``where``.
+        np.bitwise_or(
+            failures, np.logical_not(ok).view(np.uint8) * np.uint16(RULE_BITS[code]), out=failures
+        )
+
+    def any_set(thresholds: np.ndarray) -> bool:
+        return bool((~np.isnan(thresholds)).any())
+
+    for code, column, wanted in (
+        ("entity_type", businesses.entity_type, products.entity_types),
+        ("industry", businesses.industry_division, products.industries),
+        ("district", businesses.district, products.districts),
+        ("tier", businesses.tier, products.tiers),
+    ):
+        if any(wanted):
+            fails(code, targets(column, wanted))
+    if any(products.policy_lists):
+        fails(
+            "policy_list",
+            on_lists(businesses.policy_lists, businesses.policy_list_codes, products.policy_lists),
+        )
+    for code, values, minimum in (
+        ("min_score", businesses.score, products.min_score),
+        ("min_credit_points", businesses.credit_points, products.min_credit_points),
+        ("min_age", businesses.age_years, products.min_age_years),
+    ):
+        if any_set(minimum):
+            fails(code, _at_least(values, minimum))
+    if any_set(products.max_pd):
+        fails("max_pd", _at_most(businesses.pd, products.max_pd))
+    for code, flags, excluded in (
+        ("dishonest", businesses.dishonest_active, products.exclude_dishonest),
+        ("abnormal", businesses.abnormal_active, products.exclude_abnormal),
+    ):
+        if bool(np.asarray(excluded).any()):
+            fails(code, ~(excluded[None, :] & np.asarray(flags, bool)[:, None]))
+    fails("limit", limit > 0)
+    return failures, limit
+
+
+def match(products: Products, businesses: Businesses) -> Matches:
+    """Every (business, product) pair at once: failures, offered limit and rate, and fit."""
+    failures, limit = failures_and_limits(products, businesses)
     rate = offered_rate(businesses.rate, products.rate_min, products.rate_max)
     return Matches(
         failures=failures,
         limit=limit,
         rate=rate,
-        fit=fit(businesses.pd, products.max_pd, rate, products.popularity),
+        fit=fit(
+            businesses.pd, products.max_pd, rate, products.popularity, products.top_popularity()
+        ),
     )
 
 
@@ -356,6 +464,24 @@ def match_chunks(
     step = rows or max(1, CHUNK_CELLS // max(1, len(products)))
     for start in range(0, len(businesses), step):
         yield start, match(products, businesses.rows(start, start + step))
+
+
+def count_matches(
+    products: Products, businesses: Businesses, rows: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per product, how many businesses are eligible and how many are near misses
+    (:func:`near_miss`): two ``(P,)`` int64 arrays, from one pass over the businesses
+    ``rows`` at a time (default: ``CHUNK_CELLS`` cells per chunk)."""
+    eligible = np.zeros(len(products), dtype=np.int64)
+    near = np.zeros(len(products), dtype=np.int64)
+    if len(products) == 0:
+        return eligible, near
+    step = rows or max(1, CHUNK_CELLS // len(products))
+    for start in range(0, len(businesses), step):
+        failures, _limit = failures_and_limits(products, businesses.rows(start, start + step))
+        eligible += np.count_nonzero(failures == 0, axis=0)
+        near += np.count_nonzero(near_miss(failures), axis=0)
+    return eligible, near
 
 
 def failed_codes(flags: int) -> list[str]:

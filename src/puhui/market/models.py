@@ -1,15 +1,21 @@
-"""App-database tables of the market: products and their matches (白名单).
+"""App-database tables of the market: products, refresh runs and per-product counts.
+
+Matches themselves are not stored: they are computed on demand from the run's file
+(docs/market.md).
 
 Money is ``Numeric(18, 2)`` yuan, rates ``Numeric(6, 2)`` annual %; times naive UTC.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -20,9 +26,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from puhui.db import Base
 
@@ -62,33 +67,58 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class ProductMatch(Base):
-    """One (product, business) pair of the latest refresh: eligible (the white list, with
-    the limit and rate offered), or a near miss (``eligible`` false, ``reasons`` the one rule
-    that fails). See docs/market.md."""
+class MatchRun(Base):
+    """One ``puhui market refresh``: the scoring run it matched (``as_of``, ``owner``), the
+    file holding that run's matching inputs (:mod:`puhui.market.region_file`), and the
+    government lists pushed at the time (their codes, kinds and banks; their members are
+    columns of the file). The latest run is the one matched against. See docs/market.md."""
 
-    __tablename__ = "product_matches"
-    __table_args__ = (
-        Index("ix_product_matches_uscc", "uscc"),
-        # A white-list page: eligible pairs of one product, largest limit first.
-        Index(
-            "ix_product_matches_white_list",
-            "product_id",
-            "eligible",
-            text("pre_credit_limit DESC"),
-            "uscc",
-        ),
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    owner: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(1000))
+    businesses: Mapped[int] = mapped_column(Integer)
+    products: Mapped[int] = mapped_column(Integer)
+    eligible: Mapped[int] = mapped_column(BigInteger)
+    near_misses: Mapped[int] = mapped_column(BigInteger)
+    government_lists: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ProductMatchCount(Base):
+    """How many businesses of a run a product's rules (as published then) make eligible,
+    and how many are near misses: the only per-product rows a refresh stores."""
+
+    __tablename__ = "product_match_counts"
+
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("match_runs.id", ondelete="CASCADE"), primary_key=True
     )
-
     product_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
     )
-    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
-    as_of: Mapped[date] = mapped_column(Date)
-    eligible: Mapped[bool] = mapped_column(Boolean)
-    fit: Mapped[float] = mapped_column(Float)
-    pre_credit_limit: Mapped[Decimal] = mapped_column(Numeric(18, 2))
-    rate: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    eligible: Mapped[int] = mapped_column(Integer)
+    near_misses: Mapped[int] = mapped_column(Integer)
 
-    product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
+
+@dataclass(frozen=True)
+class ProductMatch:
+    """One business and one product matched on demand against the current run (not a
+    table): eligible (on the white list, with the limit and rate offered), or a near miss
+    (``reasons``: the one rule that fails; ``pre_credit_limit`` 0 when that rule is
+    ``limit``). Money is yuan to the fen, the rate annual %."""
+
+    product: Product
+    uscc: str
+    as_of: date
+    eligible: bool
+    fit: float
+    pre_credit_limit: Decimal
+    rate: Decimal
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def product_id(self) -> int:
+        return self.product.id

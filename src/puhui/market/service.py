@@ -9,19 +9,22 @@ change writes its audit row in the same transaction.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-from sqlalchemy import Select, delete, func, inspect, or_, select, true
+from sqlalchemy import Select, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from puhui.accounts.actor import Actor, Role
@@ -29,16 +32,16 @@ from puhui.accounts.models import Bank
 from puhui.accounts.service import record, utcnow
 from puhui.errors import PuhuiError
 from puhui.govlists.service import Membership, flags_for, pushed_memberships
-from puhui.market import matching
-from puhui.market.models import Product, ProductMatch
+from puhui.market import matching, region_file
+from puhui.market.models import MatchRun, Product, ProductMatch, ProductMatchCount
 from puhui.market.schemas import ProductFilters, ProductIn, ProductUpdate, Sort
 from puhui.market.vocab import DRAFT, POLICY_LISTS, PUBLISHED, WITHDRAWN
 from puhui.pagination import PageRequest, PageResult, paginate
 from puhui.scoring.models import PLATFORM
 
 FEN = Decimal("0.01")
-#: Businesses read from the warehouse and matched at once by :func:`refresh_matches`.
-REFRESH_BATCH = 100_000
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class MarketError(PuhuiError):
@@ -105,19 +108,20 @@ def may_read_white_list(actor: Actor, product: Product) -> bool:
     return actor.is_bank and actor.bank_code == product.bank_code
 
 
-def _business_scope(actor: Actor, uscc: str) -> Any:
-    """The condition on products a business's product list is narrowed by, for ``actor``;
-    raises :class:`NotAllowedError` when the actor may not look at this business at all."""
+def _business_scope(actor: Actor, uscc: str) -> str | None:
+    """The bank whose published products a business's product list is narrowed to for
+    ``actor`` (``None``: every published product); raises :class:`NotAllowedError` when the
+    actor may not look at this business at all."""
     if actor.is_enterprise:
         if actor.uscc != uscc:
             raise NotAllowedError(
                 "只能查看本主体的产品匹配", "a business sees only its own matches"
             )
-        return Product.status == PUBLISHED
+        return None
     if actor.role in (Role.OPERATOR, Role.CUSTOMER_MANAGER):
-        return true() if actor.is_operator else Product.status == PUBLISHED
+        return None
     if actor.is_bank and actor.bank_code:
-        return Product.bank_code == actor.bank_code
+        return actor.bank_code
     raise NotAllowedError("无权查看该主体的产品匹配", "you may not see this business's matches")
 
 
@@ -224,16 +228,14 @@ def _set_status(
 
 
 def publish_product(session: Session, actor: Actor, product_id: int) -> Product:
-    """Put a draft (or a withdrawn product) on the market. Its white list appears at the
-    next ``puhui market refresh``."""
+    """Put a draft (or a withdrawn product) on the market. It is matched at once against
+    the latest run (its counts in ``product_match_counts`` come with the next refresh)."""
     return _set_status(session, actor, product_id, PUBLISHED, (DRAFT, WITHDRAWN))
 
 
 def withdraw_product(session: Session, actor: Actor, product_id: int) -> Product:
-    """Take a published product off the market; its matches go with it."""
-    product = _set_status(session, actor, product_id, WITHDRAWN, (PUBLISHED,))
-    session.execute(delete(ProductMatch).where(ProductMatch.product_id == product.id))
-    return product
+    """Take a published product off the market: no one is matched to it any more."""
+    return _set_status(session, actor, product_id, WITHDRAWN, (PUBLISHED,))
 
 
 def set_popularity(session: Session, actor: Actor, product_id: int, popularity: int) -> Product:
@@ -287,27 +289,207 @@ def list_products(
     return paginate(session, statement, page or PageRequest())
 
 
+# --------------------------------------------------------------------------- runs
+
+
+def current_run(session: Session) -> MatchRun | None:
+    """The latest refresh: the run every match is computed against."""
+    return session.scalars(select(MatchRun).order_by(MatchRun.id.desc()).limit(1)).one_or_none()
+
+
+def run_region(run: MatchRun) -> matching.Businesses:
+    """The run's matching inputs, memory-mapped (opened once per process)."""
+    try:
+        return region_file.read_region(run.path)
+    except FileNotFoundError:
+        raise PuhuiError(
+            f"匹配数据文件 {run.path} 不存在，请重新运行 puhui market refresh",
+            f"the matching inputs file {run.path} is missing: run puhui market refresh again",
+        ) from None
+
+
+def run_memberships(run: MatchRun) -> list[Membership]:
+    """The government lists pushed when the run was made, for :func:`required_lists` (their
+    members are the run file's ``govlist:<code>`` columns, so none are loaded here)."""
+    return [
+        Membership(
+            code=str(found["code"]),
+            kind=str(found["kind"]),
+            banks=frozenset(found["banks"]),
+            members=np.empty(0, dtype=str),
+        )
+        for found in run.government_lists
+    ]
+
+
+class BoundedCache(Generic[K, V]):
+    """A least-recently-used map bounded in entries and in bytes (``weight`` of a value),
+    shared by a process's request threads."""
+
+    def __init__(self, entries: int, max_bytes: int, weight: Callable[[V], int]) -> None:
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._limit, self._max_bytes, self._weight = entries, max_bytes, weight
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            if key in self._entries:
+                self._bytes -= self._weight(self._entries.pop(key))
+            self._entries[key] = value
+            self._bytes += self._weight(value)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self._limit or self._bytes > self._max_bytes
+            ):
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= self._weight(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+@dataclass(frozen=True)
+class Market:
+    """Every published product's rules as the matching core takes them, in product id
+    order, with the run's government lists folded in (:func:`required_lists`)."""
+
+    ids: np.ndarray
+    banks: np.ndarray
+    rules: matching.Products
+
+    def of_bank(self, bank_code: str | None) -> np.ndarray:
+        """Indices of ``bank_code``'s products (every product when ``None``)."""
+        if bank_code is None:
+            return np.arange(len(self.ids))
+        return np.flatnonzero(self.banks == bank_code)
+
+    def index(self, product_id: int) -> int | None:
+        k = int(np.searchsorted(self.ids, product_id))
+        return k if k < len(self.ids) and int(self.ids[k]) == product_id else None
+
+
+#: Markets by (run, every published product's id, change time and popularity): a product
+#: changed, published, withdrawn or made more popular gives a new key.
+_MARKETS: BoundedCache[tuple[Any, ...], Market] = BoundedCache(8, 2**40, lambda m: 1)
+#: White lists by (run, product, the product's change time): the eligible rows of
+#: the run's file, largest limit first. A row index is 4 bytes, so a list of a million
+#: businesses weighs 4 MB; the cache holds at most ``WHITE_LIST_CACHE_BYTES`` per process
+#: (500 products at 1,000,000 businesses, 16 % eligible on average, take about 320 MB).
+WHITE_LIST_CACHE_BYTES = 512 * 2**20
+_WHITE_LISTS: BoundedCache[tuple[Any, ...], np.ndarray] = BoundedCache(
+    1024, WHITE_LIST_CACHE_BYTES, lambda order: int(order.nbytes) + 100
+)
+
+
+def forget_white_lists() -> None:
+    """Empty the process's white-list cache (the next request of each product makes its
+    pass again): for measuring that pass."""
+    _WHITE_LISTS.clear()
+
+
+def published_market(session: Session, run: MatchRun) -> Market:
+    """The published products' rules for ``run``, cached while no product changes."""
+    keys = session.execute(
+        select(Product.id, Product.updated_at, Product.popularity)
+        .where(Product.status == PUBLISHED)
+        .order_by(Product.id)
+    ).all()
+    key = (run.id, run.path, tuple(tuple(k) for k in keys))
+    found = _MARKETS.get(key)
+    if found is not None:
+        return found
+    products = list(
+        session.scalars(select(Product).where(Product.status == PUBLISHED).order_by(Product.id))
+    )
+    market = Market(
+        ids=np.asarray([p.id for p in products], dtype=np.int64),
+        banks=np.asarray([p.bank_code for p in products], dtype=str),
+        rules=product_rules(products, required_lists(products, run_memberships(run))),
+    )
+    _MARKETS.put(key, market)
+    return market
+
+
+def _usccs(values: np.ndarray) -> list[str]:
+    return [u.decode("ascii") if isinstance(u, bytes) else str(u) for u in values.tolist()]
+
+
+def _match_of(
+    run: MatchRun, product: Product, uscc: str, found: matching.Matches, row: int, col: int
+) -> ProductMatch:
+    """The domain object of the pair ``(row, col)`` of ``found``: money to the fen."""
+    flags = int(found.failures[row, col])
+    return ProductMatch(
+        product=product,
+        uscc=uscc,
+        as_of=run.as_of,
+        eligible=flags == 0,
+        fit=round(float(found.fit[row, col]), 6),
+        pre_credit_limit=money(float(found.limit[row, col])),
+        rate=money(float(found.rate[row, col])),
+        reasons=matching.failed_codes(flags),
+    )
+
+
 # --------------------------------------------------------------------------- matches
+
+
+def _white_list_rows(run: MatchRun, market: Market, product: Product) -> np.ndarray:
+    """The run file's rows on ``product``'s white list, largest limit first then by uscc:
+    one pass of the product over the whole region, cached per (run, product, its rules)."""
+    key = (run.id, run.path, product.id, product.updated_at)
+    cached = _WHITE_LISTS.get(key)
+    if cached is not None:
+        return cached
+    k = market.index(product.id)
+    if k is None:
+        order = np.empty(0, dtype=np.int32)
+    else:
+        failures, limit = matching.failures_and_limits(market.rules.take([k]), run_region(run))
+        eligible = np.flatnonzero(failures[:, 0] == 0)
+        # The file is sorted by uscc, so a stable sort on the limit alone breaks ties by uscc.
+        order = eligible[np.argsort(-limit[eligible, 0], kind="stable")].astype(np.int32)
+    _WHITE_LISTS.put(key, order)
+    return order
 
 
 def list_matches(
     session: Session, actor: Actor, product_id: int, page: PageRequest | None = None
 ) -> PageResult[ProductMatch]:
-    """A product's white list: the eligible businesses, largest limit first (then uscc)."""
+    """A product's white list: the businesses of the latest run it makes eligible, largest
+    limit first (then uscc), matched on demand against the product's current rules."""
     product = get_product(session, actor, product_id)
     if not may_read_white_list(actor, product):
         raise NotAllowedError(
             "只有该产品所属银行、平台运营方和政府可以查看白名单",
             "only the product's bank, the operator and government see its white list",
         )
-    statement = (
-        select(ProductMatch)
-        .where(ProductMatch.product_id == product.id, ProductMatch.eligible)
-        .order_by(ProductMatch.pre_credit_limit.desc(), ProductMatch.uscc)
-    )
-    result = paginate(session, statement, page or PageRequest())
-    record(session, actor, "product.white_list.read", "product", product.id, {"page": result.page})
-    return result
+    request = page or PageRequest()
+    items: list[ProductMatch] = []
+    total = 0
+    run = current_run(session)
+    if run is not None and product.status == PUBLISHED:
+        market = published_market(session, run)
+        order = _white_list_rows(run, market, product)
+        total = len(order)
+        rows = order[request.offset : request.offset + request.size]
+        k = market.index(product.id)
+        if len(rows) and k is not None:
+            region = run_region(run).take(rows)
+            found = matching.match(market.rules.take([k]), region)
+            usccs = _usccs(region.uscc)
+            items = [_match_of(run, product, usccs[r], found, r, 0) for r in range(len(rows))]
+    record(session, actor, "product.white_list.read", "product", product.id, {"page": request.page})
+    return PageResult(items, request.page, request.size, total)
 
 
 def government_flags(
@@ -327,24 +509,58 @@ def government_flags(
     return found
 
 
+def _business_rows(
+    session: Session, usccs: Sequence[str]
+) -> tuple[MatchRun, matching.Businesses, np.ndarray, np.ndarray] | None:
+    """The latest run, and which of ``usccs`` (positions) are in it, at which rows."""
+    run = current_run(session)
+    if run is None or not usccs:
+        return None
+    region = run_region(run)
+    wanted, rows = region_file.find(region.uscc, np.asarray(list(usccs), dtype=str))
+    return run, region, wanted, rows
+
+
 def best_offers(
     session: Session, usccs: Sequence[str], bank_code: str | None = None
 ) -> dict[str, tuple[Decimal, int]]:
-    """For each of ``usccs`` on a white list of the latest refresh (``bank_code``'s products
+    """For each of ``usccs`` on a white list of the latest run (``bank_code``'s products
     only, when given): the largest pre-credit limit offered and on how many products."""
-    if not usccs:
+    usccs = list(dict.fromkeys(usccs))
+    located = _business_rows(session, usccs)
+    if located is None:
         return {}
-    statement = (
-        select(ProductMatch.uscc, func.max(ProductMatch.pre_credit_limit), func.count())
-        .join(ProductMatch.product)
-        .where(ProductMatch.uscc.in_(set(usccs)), ProductMatch.eligible)
-        .group_by(ProductMatch.uscc)
-    )
-    if bank_code is not None:
-        statement = statement.where(Product.bank_code == bank_code)
+    run, region, wanted, rows = located
+    market = published_market(session, run)
+    chosen = market.of_bank(bank_code)
+    if not len(rows) or not len(chosen):
+        return {}
+    failures, limit = matching.failures_and_limits(market.rules.take(chosen), region.take(rows))
+    eligible = failures == 0
+    counts = eligible.sum(axis=1)
+    best = np.where(eligible, limit, 0.0).max(axis=1)
     return {
-        str(uscc): (money(limit), int(count)) for uscc, limit, count in session.execute(statement)
+        usccs[w]: (money(float(best[k])), int(counts[k]))
+        for k, w in enumerate(wanted.tolist())
+        if counts[k] > 0
     }
+
+
+def _business_matches(
+    session: Session, bank_code: str | None, uscc: str, product_id: int | None = None
+) -> tuple[MatchRun, Market, np.ndarray, matching.Matches] | None:
+    """One business of the latest run against the published products (``bank_code``'s;
+    only ``product_id`` when given): the run, the market, the products' indices in it and
+    the ``(1, P)`` matches."""
+    located = _business_rows(session, [uscc])
+    if located is None or not len(located[3]):
+        return None
+    run, region, _wanted, rows = located
+    market = published_market(session, run)
+    chosen = market.of_bank(bank_code)
+    if product_id is not None:
+        chosen = chosen[market.ids[chosen] == product_id]
+    return run, market, chosen, matching.match(market.rules.take(chosen), region.take(rows))
 
 
 def business_products(
@@ -354,34 +570,51 @@ def business_products(
     page: PageRequest | None = None,
     eligible_only: bool = False,
 ) -> PageResult[ProductMatch]:
-    """A business's products of the latest refresh, ranked: eligible first, then by fit, then
-    by product id. Near misses follow the eligible ones, each with the rule that fails."""
-    scope = _business_scope(actor, uscc)
-    statement = (
-        select(ProductMatch)
-        .join(ProductMatch.product)
-        .where(ProductMatch.uscc == uscc, scope)
-        .order_by(ProductMatch.eligible.desc(), ProductMatch.fit.desc(), ProductMatch.product_id)
-    )
-    if eligible_only:
-        statement = statement.where(ProductMatch.eligible)
+    """A business's products in the latest run, ranked: eligible first, then by fit, then
+    by product id. Near misses follow the eligible ones, each with the rule that fails; a
+    product two rules or more away, or not aimed at the business, is not listed."""
+    bank_code = _business_scope(actor, uscc)
+    request = page or PageRequest()
     if actor.is_bank:
         record(session, actor, "business.products.read", "business", uscc)
-    return paginate(session, statement, page or PageRequest())
+    matched = _business_matches(session, bank_code, uscc)
+    if matched is None:
+        return PageResult([], request.page, request.size, 0)
+    run, market, chosen, found = matched
+    failures = found.failures[0]
+    eligible = failures == 0
+    keep = np.flatnonzero(eligible if eligible_only else eligible | matching.near_miss(failures))
+    ids = market.ids[chosen]
+    ranked = keep[matching.rank(eligible[keep], found.fit[0, keep], ids[keep])]
+    shown = ranked[request.offset : request.offset + request.size].tolist()
+    wanted = [int(ids[col]) for col in shown]
+    by_id = (
+        {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    items = [
+        _match_of(run, by_id[pid], uscc, found, 0, col)
+        for pid, col in zip(wanted, shown, strict=True)
+    ]
+    return PageResult(items, request.page, request.size, len(ranked))
 
 
 def business_match(
     session: Session, actor: Actor, uscc: str, product_id: int
 ) -> ProductMatch | None:
-    """The match of one business and one product (eligible or a near miss), if ``actor`` may
-    see the business's products and there is one."""
-    scope = _business_scope(actor, uscc)
-    statement = (
-        select(ProductMatch)
-        .join(ProductMatch.product)
-        .where(ProductMatch.uscc == uscc, ProductMatch.product_id == product_id, scope)
-    )
-    return session.scalars(statement).one_or_none()
+    """The match of one business and one published product in the latest run, if ``actor``
+    may see the business's products and the business is eligible or a near miss."""
+    bank_code = _business_scope(actor, uscc)
+    matched = _business_matches(session, bank_code, uscc, product_id)
+    if matched is None or matched[3].failures.shape[1] == 0:
+        return None
+    run, _market, _chosen, found = matched
+    failures = found.failures[0]
+    if not bool(failures[0] == 0 or matching.near_miss(failures)[0]):
+        return None
+    product = session.get(Product, product_id)
+    return None if product is None else _match_of(run, product, uscc, found, 0, 0)
 
 
 # --------------------------------------------------------------------------- refresh
@@ -394,6 +627,7 @@ class RefreshRun:
     businesses: int
     eligible: int
     near_misses: int
+    path: Path
 
 
 def product_rules(
@@ -451,10 +685,16 @@ def with_government_lists(
     region: matching.Businesses, memberships: Sequence[Membership]
 ) -> matching.Businesses:
     """``region`` with one more membership column per pushed government list (a vectorised
-    ``isin`` of the batch's usccs against the list's members)."""
+    ``isin`` of the region's usccs against the list's members)."""
     if not memberships:
         return region
-    extra = np.column_stack([np.isin(region.uscc, m.members) for m in memberships])
+    as_bytes = np.asarray(region.uscc).dtype.kind == "S"
+    extra = np.column_stack(
+        [
+            np.isin(region.uscc, region_file.ascii_usccs(m.members) if as_bytes else m.members)
+            for m in memberships
+        ]
+    )
     return replace(
         region,
         policy_lists=np.hstack([np.asarray(region.policy_lists, dtype=bool), extra]),
@@ -474,6 +714,11 @@ def _inputs_sql(feature_columns: set[str]) -> str:
         return f"coalesce(CAST(f.{name} AS {kind}), {fill}) AS {name}"
 
     lists = ", ".join(feature(column, "DOUBLE", "0") for column, _zh, _en in POLICY_LISTS.values())
+    age = (
+        "CAST(f.age_years AS DOUBLE) AS age_years"
+        if "age_years" in feature_columns
+        else "CAST(NULL AS DOUBLE) AS age_years"
+    )
     return f"""
         SELECT s.uscc, s.score, s.pd, coalesce(s.tier, '') AS tier,
                CAST(s.credit_points AS DOUBLE) AS credit_points,
@@ -482,11 +727,7 @@ def _inputs_sql(feature_columns: set[str]) -> str:
                {feature("entity_type", "VARCHAR", "''")},
                {feature("industry_division", "VARCHAR", "''")},
                {feature("district", "VARCHAR", "''")},
-               {
-        "CAST(f.age_years AS DOUBLE) AS age_years"
-        if "age_years" in feature_columns
-        else "CAST(NULL AS DOUBLE) AS age_years"
-    },
+               {age},
                {feature("dishonest_active", "DOUBLE", "0")},
                {feature("abnormal_active", "DOUBLE", "0")},
                {lists}
@@ -496,36 +737,43 @@ def _inputs_sql(feature_columns: set[str]) -> str:
     """
 
 
-def _floats(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    return np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+def _floats(table: pa.Table, name: str) -> np.ndarray:
+    column = pc.fill_null(table.column(name).cast(pa.float64()), np.nan)
+    return np.asarray(column.to_numpy(), dtype=np.float64)
 
 
-def _strings(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    values = pc.fill_null(batch.column(name).cast(pa.string()), "")
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=str)
+def _coded(table: pa.Table, name: str) -> matching.Coded:
+    """A text column dictionary-encoded by Arrow (hashing, no sort of a million strings)."""
+    column = pc.fill_null(table.column(name).cast(pa.string()), "").combine_chunks()
+    encoded = pc.dictionary_encode(column)
+    return matching.Coded(
+        np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32),
+        np.asarray(encoded.dictionary.to_pylist(), dtype=str).reshape(-1),
+    )
 
 
-def businesses_of(batch: pa.RecordBatch) -> matching.Businesses:
-    """The matching core's arrays for one batch of :func:`_inputs_sql` rows."""
+def businesses_of(table: pa.Table) -> matching.Businesses:
+    """The matching core's arrays for :func:`_inputs_sql` rows (uscc as ASCII bytes)."""
     policy = np.column_stack(
-        [_floats(batch, column) > 0 for column, _zh, _en in POLICY_LISTS.values()]
-    ).reshape(batch.num_rows, len(POLICY_LISTS))
+        [_floats(table, column) > 0 for column, _zh, _en in POLICY_LISTS.values()]
+    ).reshape(table.num_rows, len(POLICY_LISTS))
+    usccs = table.column("uscc").to_numpy()
     return matching.Businesses(
-        uscc=_strings(batch, "uscc"),
-        entity_type=_strings(batch, "entity_type"),
-        industry_division=_strings(batch, "industry_division"),
-        district=_strings(batch, "district"),
-        tier=_strings(batch, "tier"),
-        score=_floats(batch, "score"),
-        credit_points=_floats(batch, "credit_points"),
-        pd=_floats(batch, "pd"),
-        age_years=_floats(batch, "age_years"),
-        dishonest_active=_floats(batch, "dishonest_active") > 0,
-        abnormal_active=_floats(batch, "abnormal_active") > 0,
+        uscc=region_file.ascii_usccs(np.asarray(usccs, dtype=str)),
+        entity_type=_coded(table, "entity_type"),
+        industry_division=_coded(table, "industry_division"),
+        district=_coded(table, "district"),
+        tier=_coded(table, "tier"),
+        score=_floats(table, "score"),
+        credit_points=_floats(table, "credit_points"),
+        pd=_floats(table, "pd"),
+        age_years=_floats(table, "age_years"),
+        dishonest_active=_floats(table, "dishonest_active") > 0,
+        abnormal_active=_floats(table, "abnormal_active") > 0,
         policy_lists=policy,
         policy_list_codes=_POLICY_CODES,
-        pre_credit_limit=_floats(batch, "pre_credit_limit"),
-        rate=_floats(batch, "rate"),
+        pre_credit_limit=_floats(table, "pre_credit_limit"),
+        rate=_floats(table, "rate"),
     )
 
 
@@ -536,23 +784,9 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found and found[0])
 
 
-def refresh_matches(
-    con: duckdb.DuckDBPyConnection,
-    session: Session,
-    as_of: date,
-    owner: str = PLATFORM,
-    batch_rows: int = REFRESH_BATCH,
-) -> RefreshRun:
-    """Replace ``product_matches`` with the matches of every published product against the
-    champion scores of ``as_of`` (``owner``'s model, the platform's by default).
-
-    Reads the warehouse's ``scores`` joined to ``features`` in batches of ``batch_rows``
-    businesses, adds the membership of every pushed government list (``puhui.govlists``),
-    matches each batch in one vectorised pass, and writes the eligible pairs and
-    the near misses (:func:`puhui.market.matching.near_miss`). The old rows are deleted in
-    the caller's transaction: readers see the old white lists or the new ones, never half.
-    """
-    require_schema(session)
+def read_inputs(con: duckdb.DuckDBPyConnection, as_of: date, owner: str) -> matching.Businesses:
+    """The champion scores of ``as_of`` (``owner``'s model) joined to the features the
+    rules read, from the warehouse, as the matching core's arrays (sorted by uscc)."""
     if (
         not _has_table(con, "scores")
         or not con.execute(
@@ -574,91 +808,96 @@ def refresh_matches(
         if _has_table(con, "features")
         else set()
     )
+    table = con.sql(_inputs_sql(columns), params=[as_of, owner]).to_arrow_table()
+    return businesses_of(table)
+
+
+def refresh_matches(
+    con: duckdb.DuckDBPyConnection,
+    session: Session,
+    as_of: date,
+    owner: str = PLATFORM,
+    *,
+    directory: Path,
+    chunk_rows: int | None = None,
+) -> RefreshRun:
+    """Make a new run from the champion scores of ``as_of`` (``owner``'s model, the
+    platform's by default): read the warehouse's scores joined to the features the rules
+    read, add the membership of every government list pushed now (``puhui.govlists``),
+    and store it with :func:`store_run` under ``directory``."""
+    require_schema(session)
+    region = read_inputs(con, as_of, owner)
+    return store_run(
+        session, directory, as_of, owner, region, pushed_memberships(session), chunk_rows
+    )
+
+
+def store_run(
+    session: Session,
+    directory: Path,
+    as_of: date,
+    owner: str,
+    region: matching.Businesses,
+    memberships: Sequence[Membership] = (),
+    chunk_rows: int | None = None,
+) -> RefreshRun:
+    """Store ``region`` (one scoring run's matching inputs; the government lists'
+    membership columns are added here) as the new current run: its file under
+    ``directory``, its row in ``match_runs``, and each published product's eligible and
+    near-miss counts from one vectorised pass (``chunk_rows`` businesses at a time).
+
+    The run becomes current when the caller commits; until then readers see the previous
+    one. The files of runs older than the previous one are deleted with their rows (the
+    previous file stays for requests under way)."""
+    require_schema(session)
+    region = with_government_lists(region, memberships)
+    safe_owner = re.sub(r"[^A-Za-z0-9_.-]", "_", owner)
+    path = Path(directory).resolve() / f"{as_of.isoformat()}-{safe_owner}-{uuid.uuid4().hex}.arrow"
+    region_file.write_region(path, region, as_of)
     products = list(
         session.scalars(select(Product).where(Product.status == PUBLISHED).order_by(Product.id))
     )
-    session.execute(delete(ProductMatch))
-    memberships = pushed_memberships(session)
     rules = product_rules(products, required_lists(products, memberships))
-    ids = np.asarray([p.id for p in products], dtype=np.int64)
-    businesses = eligible = near = 0
-    reader = con.sql(_inputs_sql(columns), params=[as_of, owner]).to_arrow_reader(batch_rows)
-    for batch in reader:
-        if batch.num_rows == 0:
-            continue
-        region = with_government_lists(businesses_of(batch), memberships)
-        businesses += len(region)
-        if not products:
-            continue
-        for start, found in matching.match_chunks(rules, region):
-            keep = found.eligible | matching.near_miss(found.failures)
-            rows, cols = np.nonzero(keep)
-            eligible += int(found.eligible.sum())
-            near += int(len(rows) - found.eligible[rows, cols].sum())
-            _insert(session, as_of, region, start, ids, found, rows, cols)
+    eligible, near = matching.count_matches(rules, region, chunk_rows)
+    previous = current_run(session)
+    run = MatchRun(
+        as_of=as_of,
+        owner=owner,
+        path=str(path),
+        businesses=len(region),
+        products=len(products),
+        eligible=int(eligible.sum()),
+        near_misses=int(near.sum()),
+        government_lists=[
+            {"code": m.code, "kind": m.kind, "banks": sorted(m.banks)} for m in memberships
+        ],
+        created_at=utcnow(),
+    )
+    session.add(run)
     session.flush()
-    return RefreshRun(as_of, len(products), businesses, eligible, near)
+    if products:
+        session.execute(
+            insert(ProductMatchCount),
+            [
+                {"run_id": run.id, "product_id": p.id, "eligible": int(e), "near_misses": int(m)}
+                for p, e, m in zip(products, eligible.tolist(), near.tolist(), strict=True)
+            ],
+        )
+    if previous is not None:
+        for old in session.scalars(select(MatchRun).where(MatchRun.id < previous.id)).all():
+            Path(old.path).unlink(missing_ok=True)
+            session.delete(old)
+    session.flush()
+    return RefreshRun(as_of, run.products, run.businesses, run.eligible, run.near_misses, path)
 
 
-def _insert(
-    session: Session,
-    as_of: date,
-    region: matching.Businesses,
-    start: int,
-    ids: np.ndarray,
-    found: matching.Matches,
-    rows: np.ndarray,
-    cols: np.ndarray,
-) -> None:
-    """Store the pairs ``(rows, cols)`` of one chunk, column by column: PostgreSQL takes
-    them as one ``COPY`` of CSV that Arrow writes, other databases as one ``executemany``."""
-    if len(rows) == 0:
-        return
-    flags = found.failures[rows, cols]
-    codes, position = np.unique(flags, return_inverse=True)
-    reasons = np.array(
-        [json.dumps(matching.failed_codes(int(c))) for c in codes.tolist()], dtype=object
-    )[position]
-    table = pa.table(
-        {
-            "product_id": pa.array(ids[cols], pa.int64()),
-            "uscc": pa.array(region.uscc[start + rows], pa.string()),
-            "as_of": pa.array(np.full(len(rows), as_of.isoformat()), pa.string()),
-            "eligible": pa.array(flags == 0, pa.bool_()),
-            "fit": pa.array(np.round(found.fit[rows, cols], 6), pa.float64()),
-            "pre_credit_limit": fen_text(found.limit[rows, cols]),
-            "rate": fen_text(found.rate[rows, cols]),
-            "reasons": pa.array(reasons, pa.string()),
-        }
+def match_counts(session: Session, run: MatchRun) -> dict[int, tuple[int, int]]:
+    """Per product of ``run``: (eligible businesses, near misses) when the run was made."""
+    rows = session.execute(
+        select(
+            ProductMatchCount.product_id,
+            ProductMatchCount.eligible,
+            ProductMatchCount.near_misses,
+        ).where(ProductMatchCount.run_id == run.id)
     )
-    names = ", ".join(table.column_names)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        buffer = pa.BufferOutputStream()
-        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(
-            f"COPY {ProductMatch.__tablename__} ({names}) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            copy.write(buffer.getvalue().to_pybytes())
-        return
-    marks = ", ".join("?" * table.num_columns)
-    columns = [table.column(name).to_pylist() for name in table.column_names]
-    connection.exec_driver_sql(
-        f"INSERT INTO {ProductMatch.__tablename__} ({names}) VALUES ({marks})",
-        list(zip(*columns, strict=True)),
-    )
-
-
-def fen_text(values: np.ndarray) -> pa.Array:
-    """Yuan (or a rate in %) as decimal text half-up to the fen, vectorised.
-
-    The values are floats that stand for decimals of at most a few places (limits in whole
-    yuan, rates in hundredths); the 1e-7 absorbs binary noise (4.345 is 4.34499…), as
-    :func:`money` does by going through ``str``.
-    """
-    cents = np.floor(np.abs(values) * 100 + 0.5 + 1e-7).astype(np.int64)
-    sign = np.where(values < 0, "-", "")
-    whole = (cents // 100).astype(str)
-    fraction = np.char.zfill((cents % 100).astype(str), 2)
-    return pa.array(np.char.add(np.char.add(np.char.add(sign, whole), "."), fraction))
+    return {int(pid): (int(e), int(n)) for pid, e, n in rows}
