@@ -6,7 +6,10 @@ simulates a region and demands that the checks flag exactly the rows the simulat
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -26,11 +29,13 @@ from stdnum.cn import ric
 from puhui.identifiers import USCC_ALPHABET, is_valid_uscc, make_person_ids, make_usccs
 from puhui.ingest.checks import (
     CHECK_MESSAGES,
+    DUCKDB,
     ERROR_CODE,
     ERROR_COLUMN,
     ERROR_EN,
     ERROR_ZH,
     LINE,
+    NUMBER_PATTERN,
     PARSE_ERROR,
     ROW,
     SQL_TYPES,
@@ -559,7 +564,9 @@ PROPERTY_SETTINGS = settings(
 @PROPERTY_SETTINGS
 @given(st.lists(usccs(), min_size=1, max_size=40))
 def test_uscc_verdict_matches_python(con: duckdb.DuckDBPyConnection, codes: list[str]) -> None:
-    assert [c is None for c in verdicts(con, Kind.USCC, codes)] == [is_valid_uscc(c) for c in codes]
+    # The checks upper-case codes first (a mutated ``a`` reads as ``A``); so does the oracle.
+    got = verdicts(con, Kind.USCC, codes)
+    assert [c is None for c in got] == [is_valid_uscc(c.upper()) for c in codes]
 
 
 @PROPERTY_SETTINGS
@@ -575,7 +582,50 @@ def test_party_id_is_a_valid_uscc_or_person_id(
     con: duckdb.DuckDBPyConnection, codes: list[str]
 ) -> None:
     got = verdicts(con, Kind.PARTY_ID, codes)
-    assert [c is None for c in got] == [is_valid_uscc(c) or _ric_valid(c) for c in codes]
+    expected = [is_valid_uscc(c.upper()) or _ric_valid(c.upper()) for c in codes]
+    assert [c is None for c in got] == expected
+
+
+def _number_like_texts() -> list[str]:
+    """Every text of up to 4 characters of digits, signs, points, exponents, underscores,
+    blanks and ``x``, and 100,000 longer ones with letters DuckDB's casts know as well."""
+    texts = {"".join(t) for n in range(5) for t in itertools.product("01+-.eE_ x", repeat=n)}
+    alphabet = "0123456789+-.eE_ \txXbBoOnNaAiIfFdDlL,"
+    draw = random.Random(7)
+    for _ in range(100_000):
+        texts.add("".join(draw.choice(alphabet) for _ in range(draw.randint(1, 12))))
+    return sorted(texts)
+
+
+def test_digit_bounded_texts_that_duckdb_casts_are_plain_numbers(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The claim behind ``SqlDialect.digits_cast_plainly``: a text that starts and ends with
+    a digit and holds no ``_`` is a plain number whenever DuckDB's cast to DOUBLE takes it
+    (so the checks may cast it without matching the pattern)."""
+    assert DUCKDB.digits_cast_plainly
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE texts AS SELECT unnest($1::VARCHAR[]) AS t",
+        [_number_like_texts()],
+    )
+    cast = con.execute(
+        "SELECT t FROM texts WHERE ord(t) BETWEEN 48 AND 57 AND ord(t[-1]) BETWEEN 48 AND 57 "
+        "AND NOT contains(t, '_') AND try_cast(t AS DOUBLE) IS NOT NULL"
+    ).fetchall()
+    assert len(cast) > 300  # the sample holds numbers, not only junk
+    pattern = re.compile(NUMBER_PATTERN)
+    assert [t for (t,) in cast if not pattern.fullmatch(t)] == []
+
+
+def test_number_verdicts_follow_the_pattern(con: duckdb.DuckDBPyConnection) -> None:
+    """With the shortcut, a number column still refuses exactly what the pattern refuses."""
+    texts = [t for t in _number_like_texts() if t.strip()][::7]
+    blanks = "".join(map(chr, range(1, 33)))
+    pattern = re.compile(NUMBER_PATTERN)
+    got = verdicts(con, Kind.NUMBER, texts, required=True)
+    expected = [None if pattern.fullmatch(t.strip(blanks)) else "not_a_number" for t in texts]
+    # A plain number may still be out of range (1e999) or fail a bound; none is declared.
+    assert [g if g != "out_of_range" else None for g in got] == expected
 
 
 # --------------------------------------------------------------------------- end to end

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -285,17 +285,25 @@ class FeedSource:
     def _stream(self) -> Iterator[Any]:
         raise NotImplementedError
 
+    #: Whether :meth:`native_rows_sql` numbers the rows by the order DuckDB's reader gives
+    #: them (``row_number() OVER ()``), which is file order only while DuckDB's
+    #: ``preserve_insertion_order`` is on; else the reader numbers them itself.
+    rows_need_order: ClassVar[bool] = False
+
     def native_sql(self) -> str | None:
         """A DuckDB query giving the same columns as :meth:`batches` but ``_row``, in file
         order, where DuckDB can read the format itself (much faster than a pass through
-        Python); ``None`` otherwise. The caller numbers the rows by insertion order (a
-        window over the whole file would cost more than the read)."""
+        Python); ``None`` otherwise."""
         return None
 
     def native_rows_sql(self, doubles: Collection[str] = ()) -> str | None:
-        """Like :meth:`native_sql`, with ``_row`` first, where the reader itself numbers the
-        rows (Parquet's ``file_row_number``), so the query can be read in any order and more
-        than once without being staged; ``None`` otherwise.
+        """Like :meth:`native_sql`, with ``_row`` first, so that the file can be read where it
+        lies, more than once, without being staged; ``None`` where DuckDB cannot read it.
+
+        Parquet's rows are numbered by the reader (``file_row_number``), and the query may be
+        read in any order. A CSV file's are numbered by ``row_number() OVER ()``, which
+        DuckDB documents as the file order while ``preserve_insertion_order`` is on
+        (:attr:`rows_need_order`): the CSV reader has no row number of its own.
 
         Columns named in ``doubles`` (of :meth:`native_doubles`) stay DOUBLE instead of
         becoming text: NaN and the infinities NULL (their text is NULL), ``-0.0`` as ``0``.
@@ -357,24 +365,32 @@ class _CsvSource(FeedSource):
                 f"the header has {row.expected_columns}",
             ) from None
 
+    rows_need_order: ClassVar[bool] = True
+
     def native_sql(self) -> str | None:
         """UTF-8 CSV through DuckDB's own parallel reader (it cannot decode GB18030).
 
-        Same columns, text and row numbers as :meth:`batches` (blank lines are no rows in
-        either); a file DuckDB refuses is read again through the stream, whose error says
-        which line is wrong.
+        Same columns and text as :meth:`batches`, in file order (blank lines are no rows in
+        either; an empty cell, quoted or not, is NULL in both); a file DuckDB refuses is
+        read again through the stream, whose error says which line is wrong.
         """
         if self.encoding not in ("utf-8", "utf-8-sig") or not self.has_rows:
             return None
         names = self.columns[1 : 1 + self.width]
         name_list = ", ".join(literal(n) for n in names)
-        items = ", ".join(f"NULLIF({quote(n)}, '') AS {quote(n)}" for n in names)
         location = literal(str(self.path))
         return (
-            f"SELECT {items} FROM read_csv({location}, "
+            f"SELECT * FROM read_csv({location}, "
             f"header = false, skip = {self.skip_rows}, names = [{name_list}], "
-            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', strict_mode = true)"
+            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+            "nullstr = '', allow_quoted_nulls = true)"
         )
+
+    def native_rows_sql(self, doubles: Collection[str] = ()) -> str | None:
+        native = self.native_sql()
+        if native is None:
+            return None
+        return f"SELECT row_number() OVER () AS {quote(ROW)}, * FROM ({native})"
 
     def _open_csv(self, on_invalid: Callable[[Any], str]) -> Any:
         """Arrow's streaming reader: every column text, empty cells null."""

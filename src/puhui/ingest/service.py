@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -203,35 +203,24 @@ def _check_file(con: duckdb.DuckDBPyConnection, source: FeedSource, stage: str) 
 
     This happens before the delivery's transaction, each file on its own: a file that
     breaks part way (a ragged row, a corrupt row group) fails only its own statements, is
-    reported, and cannot abort the load of the others. Parquet is read where it lies
-    (DuckDB numbers its rows), its 64-bit float columns as numbers; UTF-8 CSV is first
-    landed as text in ``<stage>_rows`` by DuckDB's reader, in file order, so that
-    ``rowid`` numbers the rows; other formats are landed from the reader's Arrow stream,
-    which numbers them itself.
+    reported, and cannot abort the load of the others. Parquet and UTF-8 CSV are read where
+    they lie by DuckDB's own readers (twice: once for the distinct values, once for the
+    rows), Parquet's 64-bit float columns as numbers; a CSV file's rows are numbered in
+    file order, which needs ``preserve_insertion_order`` while they are read. Other
+    formats, and a file DuckDB's reader refuses, are landed from the reader's Arrow
+    stream, which numbers the rows itself and says which line is wrong.
     """
     feed = FEEDS[source.feed]
     doubles = [name for name in source.native_doubles() if _checks_as_double(feed, name)]
     numbered = source.native_rows_sql(doubles)
     if numbered is not None:
         try:
+            if source.rows_need_order:
+                con.execute("SET preserve_insertion_order = true")
             _check_rows(con, source, stage, f"({numbered})", doubles)
             return
         except duckdb.Error:
             drop_stage(con, stage)  # the stream below says precisely what is wrong
-    native = source.native_sql()
-    if native is not None:
-        try:
-            # Insertion order is file order only while DuckDB is told to keep it.
-            con.execute("SET preserve_insertion_order = true")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_rows AS {native}")
-        except duckdb.Error:
-            drop_stage(con, stage)
-        else:
-            con.execute("SET preserve_insertion_order = false")
-            _check_rows(
-                con, source, stage, f"(SELECT rowid + 1 AS {checks.ROW}, * FROM {stage}_rows)"
-            )
-            return
         finally:
             con.execute("SET preserve_insertion_order = false")
     try:
@@ -271,36 +260,54 @@ def _check_rows(
 
     ``rows`` is a relation with ``_row`` and the source's columns as text, but for the
     numeric columns named in ``doubles``, which are DOUBLE. The table has, per row:
-    ``_row``; the first failure (``_error_column``, ``_error_code``, ``_error_zh``,
-    ``_error_en``, NULL for a good row); the stored form (§4 of docs/ingest.md) and
-    ``extra``; ``_row_hash``, the fingerprint of a good row; and ``_record``, the
-    quarantine record of a bad one.
+    ``_row``; ``_failure``, the number of its first failure in :func:`failure_catalogue`
+    (NULL for a good row; :func:`failures_sql` gives its column and words); the stored
+    form (§4 of docs/ingest.md) and ``extra``; ``_row_hash``, the fingerprint of a good
+    row, and ``_key_hash``, of its key; and ``_record``, the quarantine record of a bad one.
 
     Columns whose values repeat (:func:`checks.value_checked_columns`) are checked once per
     distinct raw value, person ids hashed and masked once per value, in temp tables
     ``<stage>_v<i>`` joined back by the raw text; DOUBLE columns are checked as numbers
     (:func:`checks.compile_double_checks`); the others are checked row by row as text. The
     first failure is then taken in contract order across all three, as
-    :func:`checks.compile_checks` alone would take it.
+    :func:`checks.compile_checks` alone would take it: failures are numbered in contract
+    order, so it is the least number.
     """
     feed = FEEDS[source.feed]
+    catalogue = failure_catalogue(feed)
+    number = {key: i for i, key in enumerate(catalogue, start=1)}
     by_value = [c for c in checks.value_checked_columns(feed, source.columns) if c not in doubles]
     joins: list[str] = []
-    #: per column checked apart from the row checks: its failure's four fields, and its
-    #: stored form's items
-    fields: dict[str, dict[str, str]] = {}
+    #: per column checked apart from the row checks: its failure number, and its stored
+    #: form's items
+    failures: list[str] = []
     stored_items: dict[str, list[str]] = {}
     sizes: list[int] = []
+    if by_value:
+        # Every such column's distinct values in one read of the rows (one hash table per
+        # column); GROUPING() tells which column a row of the result belongs to.
+        listed = ", ".join(quote(n) for n in by_value)
+        sets = ", ".join(f"({quote(n)})" for n in by_value)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {stage}_values AS "
+            f"SELECT GROUPING({listed}) AS _set, {listed} FROM {rows} "
+            f"GROUP BY GROUPING SETS ({sets})"
+        )
+    every = (1 << len(by_value)) - 1
     for i, name in enumerate(by_value):
-        values = f"(SELECT DISTINCT {quote(name)} AS {checks.RAW} FROM {rows})"
+        only = every ^ (1 << (len(by_value) - 1 - i))  # GROUPING() of this column's set
+        values = f"(SELECT {quote(name)} AS {checks.RAW} FROM {stage}_values WHERE _set = {only})"
         verdicts = checks.compile_value_checks(feed, name, values)
         stored = ", ".join(column_stored_exprs(feed.column(name), f"c.{quote(name)}"))
-        errors = ", ".join(f"c.{e} AS {e}_{i}" for e in _ERRORS)
+        codes = {code: n for (column, code), n in number.items() if column == name}
+        failed = _number_of(f"c.{checks.ERROR_CODE}", codes)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {stage}_v{i} AS "
-            f"SELECT c.{checks.RAW} AS _raw_{i}, {errors}, {stored} FROM ({verdicts}) c"
+            f"SELECT c.{checks.RAW} AS _raw_{i}, {failed} AS _failure_{i}, {stored} "
+            f"FROM ({verdicts}) c"
         )
         sizes.append(int(scalar(con, f"SELECT count(*) FROM {stage}_v{i}")))
+    con.execute(f"DROP TABLE IF EXISTS {stage}_values")
     # Columns with few values (an enum, a period, a head count) share one table of every
     # combination of their verdicts, so each row probes one hash table instead of several.
     groups: list[list[int]] = []
@@ -325,7 +332,7 @@ def _check_rows(
         joins.append(f"LEFT JOIN {table} {a} ON {match}")
         for i in members:
             column = feed.column(by_value[i])
-            fields[column.name] = {e: f"{a}.{e}_{i}" for e in _ERRORS}
+            failures.append(f"{a}._failure_{i}")
             stored_items[column.name] = [
                 f"{a}.{quote(n)} AS {quote(n)}" for n in column_stored_names(column)
             ]
@@ -341,20 +348,13 @@ def _check_rows(
     numbers: list[str] = []
     for k, name in enumerate(doubles):
         x = quote(name)
-        code, typed = checks.compile_double_checks(feed, name, x, native_text(x, pa.float64()))
-        numbers += [f"{code} AS {quote(f'_code{k}')}", f"{typed} AS {quote(f'_typed{k}')}"]
+        codes = {code: n for (column, code), n in number.items() if column == name}
+        failed, typed = checks.compile_double_checks(
+            feed, name, x, native_text(x, pa.float64()), numbers=codes
+        )
+        numbers += [f"{failed} AS {quote(f'_failure_d{k}')}", f"{typed} AS {quote(f'_typed{k}')}"]
         raw_text[name] = native_text(f"m.{x}", pa.float64())
-        code_of = f"m.{quote(f'_code{k}')}"
-        words = [
-            (c, checks.render_message(feed, name, c))
-            for c in checks.failure_codes(feed, feed.column(name))
-        ]
-        fields[name] = {
-            checks.ERROR_COLUMN: f"CASE WHEN {code_of} IS NOT NULL THEN {literal(name)} END",
-            checks.ERROR_CODE: code_of,
-            checks.ERROR_ZH: _case_of(code_of, [(c, zh) for c, (zh, _) in words]),
-            checks.ERROR_EN: _case_of(code_of, [(c, en) for c, (_, en) in words]),
-        }
+        failures.append(f"m.{quote(f'_failure_d{k}')}")
         stored_items[name] = column_stored_exprs(feed.column(name), f"m.{quote(f'_typed{k}')}")
     listed = "".join(f", {c}" for c in copies)
     present = [*source.columns, *raw_copy.values()]
@@ -363,38 +363,16 @@ def _check_rows(
     )
     if numbers:
         row_checks = f"SELECT *, {', '.join(numbers)} FROM ({row_checks})"
-
-    # The first failure in contract order: the row checks give their own first one, every
-    # other column its own.
-    order = ([checks.LINE] if checks.PARSE_ERROR in source.columns else []) + [
-        c.name for c in all_columns(feed)
-    ]
-    failed = " OR ".join(
-        [f"m.{checks.ERROR_COLUMN} IS NOT NULL"]
-        + [f"{f[checks.ERROR_COLUMN]} IS NOT NULL" for f in fields.values()]
+    # The row checks' own first failure, numbered (only failing rows are looked up).
+    key = f"m.{checks.ERROR_COLUMN} || chr(9) || m.{checks.ERROR_CODE}"
+    by_key = {f"{column}\t{code}": n for (column, code), n in number.items()}
+    failures.insert(
+        0,
+        f"CASE WHEN m.{checks.ERROR_COLUMN} IS NOT NULL THEN {_number_of(key, by_key)} END",
     )
+    failure = f"least({', '.join(failures)})" if len(failures) > 1 else failures[0]
 
-    def first(field: str) -> str:
-        whens: list[str] = []
-        pending: list[str] = []  # consecutive row-checked columns share one test
-
-        def flush() -> None:
-            if pending:
-                names = ", ".join(literal(n) for n in pending)
-                whens.append(f"WHEN m.{checks.ERROR_COLUMN} IN ({names}) THEN m.{field}")
-                pending.clear()
-
-        for name in order:
-            if name in fields:
-                flush()
-                error = fields[name]
-                whens.append(f"WHEN {error[checks.ERROR_COLUMN]} IS NOT NULL THEN {error[field]}")
-            else:
-                pending.append(name)
-        flush()
-        return f"CASE WHEN {failed} THEN CASE {' '.join(whens)} END END AS {field}"
-
-    items = [f"m.{checks.ROW} AS {checks.ROW}", *(first(e) for e in _ERRORS)]
+    items = [f"m.{checks.ROW} AS {checks.ROW}", f"{failure} AS _failure"]
     names: list[str] = []
     for column in all_columns(feed):
         names += column_stored_names(column)
@@ -410,7 +388,8 @@ def _check_rows(
     def raw(name: str) -> str:
         return raw_text.get(name, f"m.{quote(name)}")
 
-    items.append(f"CASE WHEN {failed} THEN {record_json(feed, source, raw=raw)} END AS _record")
+    record = record_json(feed, source, raw=raw)
+    items.append(f"CASE WHEN {failure} IS NOT NULL THEN {record} END AS _record")
     # A 64-bit hash of the stored values tells a changed row from a re-sent one; a
     # collision (2^-64 per pair of versions of one key) would only miss one update.
     fingerprint = DUCKDB.hash_of([quote(n) for n in names])
@@ -421,8 +400,8 @@ def _check_rows(
         f"""
         CREATE OR REPLACE TEMP TABLE {stage}_checked AS
         SELECT *,
-               CASE WHEN {checks.ERROR_COLUMN} IS NULL THEN {fingerprint} END AS _row_hash,
-               CASE WHEN {checks.ERROR_COLUMN} IS NULL THEN {key_hash} END AS _key_hash
+               CASE WHEN _failure IS NULL THEN {fingerprint} END AS _row_hash,
+               CASE WHEN _failure IS NULL THEN {key_hash} END AS _key_hash
         FROM (
             SELECT {", ".join(items)}
             FROM ({row_checks}) m
@@ -437,10 +416,32 @@ def _check_rows(
     con.execute(f"DROP TABLE IF EXISTS {stage}_rows")
 
 
-def _case_of(value: str, pairs: list[tuple[str, str]]) -> str:
-    """``CASE value WHEN k THEN v … END`` of literal pairs (NULL when none matches)."""
-    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in pairs)
-    return f"CASE {value} {whens} END" if pairs else "NULL"
+def failure_catalogue(feed: Feed) -> list[tuple[str, str]]:
+    """Every (column, code) a row of ``feed`` can fail with, columns in contract order (a
+    line that could not be parsed first): the loader keeps a row's first failure as its
+    1-based position here, so the first failure in contract order is the least number."""
+    keys = [(checks.LINE, "bad_line")]
+    for column in all_columns(feed):
+        keys += [(column.name, code) for code in checks.failure_codes(feed, column)]
+    return keys
+
+
+def failures_sql(feed: Feed) -> str:
+    """The numbered failures of :func:`failure_catalogue` as a relation ``f(_failure,
+    _error_column, _error_code, _error_zh, _error_en)``."""
+    rows = ", ".join(
+        f"({n}, {literal(column)}, {literal(code)}, "
+        + ", ".join(literal(words) for words in checks.render_message(feed, column, code))
+        + ")"
+        for n, (column, code) in enumerate(failure_catalogue(feed), start=1)
+    )
+    return f"(VALUES {rows}) AS f(_failure, {', '.join(_ERRORS)})"
+
+
+def _number_of(value: str, numbers: Mapping[str, int]) -> str:
+    """``CASE value WHEN k THEN n … END`` as a SMALLINT (NULL when no key matches)."""
+    whens = " ".join(f"WHEN {literal(k)} THEN {n}" for k, n in numbers.items())
+    return f"CAST(CASE {value} {whens} END AS SMALLINT)" if numbers else "CAST(NULL AS SMALLINT)"
 
 
 #: The most combinations of values that columns checked by value share one table for.
@@ -451,7 +452,7 @@ _ERRORS = (checks.ERROR_COLUMN, checks.ERROR_CODE, checks.ERROR_ZH, checks.ERROR
 
 def drop_stage(con: duckdb.DuckDBPyConnection, stage: str) -> None:
     """Remove one file's working tables and views (``<stage>_…``)."""
-    pattern = f"^{stage}_(rows|checked|repeated|order|[vg][0-9]+)$"
+    pattern = f"^{stage}_(rows|values|checked|repeated|order|[vg][0-9]+)$"
     for name, kind in _stage_relations(con, pattern):
         con.execute(f"DROP {kind} IF EXISTS {quote(name)}")
     con.execute(f"DROP VIEW IF EXISTS {stage}_classified")
@@ -490,15 +491,16 @@ def _load_file(
     con.execute(
         f"""
         INSERT INTO quarantine
-        SELECT $1, $2, $3, _row, {", ".join(_ERRORS[:1] + _ERRORS[2:])}, _record
-        FROM {checked} WHERE {checks.ERROR_COLUMN} IS NOT NULL ORDER BY _row
+        SELECT $1, $2, $3, c._row, {", ".join("f." + e for e in _ERRORS[:1] + _ERRORS[2:])},
+               c._record
+        FROM {checked} c JOIN {failures_sql(feed)} ON f._failure = c._failure
+        ORDER BY c._row
         """,
         [delivery_id, feed.name, source.path.name],
     )
-    read, quarantined = con.execute(
-        f"SELECT count(*), count({checks.ERROR_COLUMN}) FROM {checked}"
-    ).fetchall()[0]
-    good = f"g.{checks.ERROR_COLUMN} IS NULL"
+    counts = con.execute(f"SELECT count(*), count(_failure) FROM {checked}").fetchall()
+    read, quarantined = counts[0]
+    good = "g._failure IS NULL"
     g_key = key_exprs(feed, "g")
     # Keys that repeat, by their 64-bit number (a collision only adds rows to order).
     con.execute(
@@ -534,7 +536,7 @@ def _load_file(
             SELECT {values}, $1, $2, c._row, now(), c._row_hash
             FROM {checked} c
             ANTI JOIN (SELECT _row FROM {stage}_order WHERE NOT _final) o ON o._row = c._row
-            WHERE c.{checks.ERROR_COLUMN} IS NULL
+            WHERE c._failure IS NULL
             """,
             params,
         )
