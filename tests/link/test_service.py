@@ -3,6 +3,7 @@ export, and the rules for person ids."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,50 @@ def test_person_records_go_only_to_individual_businesses(
         "SELECT count(*) FROM links WHERE reason = 'person_without_business'"
     ).fetchall()[0][0]
     assert people > 0
+
+
+def test_no_record_goes_to_a_business_that_did_not_exist_on_its_date(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    # A case filed, or a penalty decided, before the business was registered, or well after
+    # it was cancelled, is about some other business.
+    dated = warehouse.sql(
+        """
+        WITH dated AS (
+            SELECT 'court' AS feed, case_no || '|' || party_name AS record_key,
+                   filed_on AS dated_on FROM feed_court
+            UNION ALL
+            SELECT 'penalties', decision_no, decided_on FROM feed_penalties
+        )
+        SELECT count(*) FILTER (WHERE l.method IN ('person', 'probabilistic')),
+               count(*) FILTER (WHERE l.method IN ('person', 'probabilistic')
+                   AND (g.established > d.dated_on
+                        OR (g.status = 'cancelled'
+                            AND g.closed_on < d.dated_on - INTERVAL 90 DAY)))
+        FROM links l JOIN dated d USING (feed, record_key)
+        JOIN feed_registrations g ON g.uscc = l.uscc
+        """
+    ).fetchall()[0]
+    assert dated[0] > 500
+    assert dated[1] == 0
+
+
+def test_the_evidence_beyond_names_is_estimated_from_the_region(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    report = json.loads(
+        warehouse.sql("SELECT report FROM link_runs ORDER BY linked_at DESC LIMIT 1").fetchall()[0][
+            0
+        ]
+    )
+    evidence = report["model"]["evidence"]
+    # Parties under enforcement are mostly businesses in trouble; a party written as a
+    # person's name opposite a registered business is mostly a private person.
+    enforcement = evidence["distress:enforcement"]
+    assert enforcement["labelled"] >= 30
+    assert enforcement["factor_agrees"] > 1 > enforcement["factor_disagrees"]
+    assert evidence["opposite_business"]["factor_agrees"] < 1
+    assert report["model"]["owner_scale"]["labelled"] >= 30
 
 
 def test_review_lists_candidates_with_reasons(warehouse: duckdb.DuckDBPyConnection) -> None:

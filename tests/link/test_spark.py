@@ -40,7 +40,9 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, S
 
 def _links(settings: Settings) -> pd.DataFrame:
     with warehouse_reader(settings) as con:
-        frame = con.sql("SELECT feed, record_key, uscc, method, status FROM links").df()
+        frame: pd.DataFrame = con.sql(
+            "SELECT feed, record_key, uscc, method, status FROM links"
+        ).df()
     return frame.sort_values(["feed", "record_key"]).reset_index(drop=True)
 
 

@@ -126,9 +126,11 @@ def predict(
     if isinstance(engine, DuckDBEngine):
         records = engine.arrow(f"SELECT {columns} FROM ({records_sql}) AS r ORDER BY uid")
         entities = engine.arrow(f"SELECT {columns} FROM ({entities_sql}) AS e ORDER BY uid")
-        # Splink's own database: bounded, spilling to disk, beside the warehouse's.
+        # Splink's own database: bounded like the warehouse's connection (whose cap the
+        # caller chose), spilling to disk.
+        limit = str(engine.rows("SELECT current_setting('memory_limit')")[0][0])
         con = duckdb.connect(
-            config={"memory_limit": _memory_limit(), "preserve_insertion_order": False}
+            config={"memory_limit": _memory_limit(limit), "preserve_insertion_order": False}
         )
         try:
             con.execute("SET enable_progress_bar = false")
@@ -157,9 +159,18 @@ def predict(
     raise TypeError(f"no linker for engine {engine.name}")
 
 
-def _memory_limit() -> str:
-    """Two fifths of the machine's memory: the warehouse connection needs room too."""
-    return memory_share(0.4)
+def _memory_limit(warehouse_limit: str) -> str:
+    """The warehouse connection's limit, and at most two fifths of the machine's memory:
+    the warehouse connection needs room too."""
+    units = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+             "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}  # fmt: skip
+    share = memory_share(0.4)
+    number, _, unit = warehouse_limit.strip().partition(" ")
+    try:
+        limit = float(number) * units[unit]
+    except (KeyError, ValueError):
+        return share
+    return f"{int(min(limit, float(share.removesuffix('MB')) * 2**20)) // 2**20}MB"
 
 
 def _fit_and_score(db_api: Any, min_probability: float, seed: int) -> tuple[str, ModelSummary]:

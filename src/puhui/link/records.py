@@ -61,6 +61,12 @@ class RecordSource:
     #: division of the court that heard the case (court only): a hint, not the party's
     #: own district, since a counterparty may be from anywhere
     court_district: str = "CAST(NULL AS VARCHAR)"
+    #: the day the record was made (a case filed, a penalty decided): its business must
+    #: have existed then
+    dated_on: str = "CAST(NULL AS DATE)"
+    #: court only: the case (whose other party is evidence too) and the party's role
+    case_no: str = "CAST(NULL AS VARCHAR)"
+    role: str = "CAST(NULL AS VARCHAR)"
 
 
 def _court_division(places: Places) -> str:
@@ -102,6 +108,7 @@ def record_sources(places: Places) -> list[RecordSource]:
             address=None,
             uscc="f.uscc",
             person_hash="CAST(NULL AS VARCHAR)",
+            dated_on="f.decided_on",
         ),
         RecordSource(
             feed="court",
@@ -112,6 +119,9 @@ def record_sources(places: Places) -> list[RecordSource]:
             uscc="f.party_id",
             person_hash="f.party_id_hash",
             court_district=_court_division(places),
+            dated_on="f.filed_on",
+            case_no="f.case_no",
+            role="f.role",
         ),
         RecordSource(
             feed="property",
@@ -127,7 +137,8 @@ def record_sources(places: Places) -> list[RecordSource]:
 
 def records_sql(places: Places) -> str:
     """SELECT of every record to resolve: feed, record_key, name, the comparison columns,
-    ``given_uscc`` and ``person_hash``."""
+    ``given_uscc``, ``person_hash``, ``dated_on`` and, for court parties, ``case_no`` and
+    ``role``."""
     parts = []
     for src in record_sources(places):
         inner = (
@@ -135,7 +146,8 @@ def records_sql(places: Places) -> str:
             f" {src.name} AS name, {src.district} AS district,"
             f" {src.address or 'CAST(NULL AS VARCHAR)'} AS address,"
             f" {src.uscc} AS given_uscc, {src.person_hash} AS person_hash,"
-            f" {src.court_district} AS court_district"
+            f" {src.court_district} AS court_district, {src.dated_on} AS dated_on,"
+            f" {src.case_no} AS case_no, {src.role} AS role"
             f" FROM feed_{src.feed} f"
         )
         if src.group_by:
@@ -147,13 +159,14 @@ def records_sql(places: Places) -> str:
         f"{places.name_sql('name')} AS name_norm, {places.form_sql('name')} AS name_form, "
         "name AS owner_key, district, "
         f"CASE WHEN address IS NOT NULL THEN {places.address_sql('address')} END AS address_key, "
-        "court_district, given_uscc, person_hash "
+        "court_district, given_uscc, person_hash, dated_on, case_no, role "
         f"FROM ({union}) AS r"
     )
 
 
 def entities_sql(places: Places) -> str:
-    """SELECT of every registered business with the same comparison columns."""
+    """SELECT of every registered business with the same comparison columns, and when it
+    existed (``established``, ``closed_on`` of a cancelled one)."""
     return (
         "SELECT uscc, name, "
         f"{places.name_sql('name')} AS name_norm, {places.form_sql('name')} AS name_form, "
@@ -162,6 +175,8 @@ def entities_sql(places: Places) -> str:
         "CASE WHEN entity_type = 'individual' THEN legal_rep END AS owner_key, "
         "division AS district, division AS court_district, "
         f"{places.address_sql('address')} AS address_key, "
-        "entity_type, status, legal_rep_id_hash AS person_hash "
+        "entity_type, status, legal_rep_id_hash AS person_hash, established, "
+        # Only a cancelled business has ceased to exist; a revoked one can still be sued.
+        "CASE WHEN status = 'cancelled' THEN closed_on END AS closed_on "
         "FROM feed_registrations"
     )

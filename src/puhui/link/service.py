@@ -16,7 +16,11 @@ Three steps, each taking the records the one before left:
    ``p_i = odds_i / (c + Σ_j odds_j)``, where ``c`` (:data:`NO_MATCH_ODDS`) is the odds
    that the business is none of the candidates. A record is linked to its best candidate
    when ``p ≥ threshold`` and the runner-up is less than half as likely; otherwise it
-   stays unlinked and is listed for review with its best candidate.
+   stays unlinked and is listed for review with its best candidate. Before that, the
+   pairwise odds are multiplied by the Bayes factors of :mod:`puhui.link.evidence` (the
+   exact registered name; for court parties, distress × role, the case's other party and
+   the calibration of owner-name matches), and candidates that did not exist on the
+   record's date are dropped.
 
 Feeds that always identify a business by its uscc (registrations, tax, …) need no
 resolution: their key is the entity. Results are in the warehouse table ``links``.
@@ -38,7 +42,7 @@ from puhui.engine import DuckDBEngine, SparkEngine, SqlEngine
 from puhui.errors import PuhuiError
 from puhui.ingest.checks import literal
 from puhui.ingest.warehouse import DERIVED, scalar
-from puhui.link import model
+from puhui.link import evidence, model
 from puhui.link.normalize import Places
 from puhui.link.records import LINKED_FEEDS, entities_sql, records_sql
 
@@ -52,6 +56,10 @@ DEFAULT_THRESHOLD = 0.4
 NO_MATCH_ODDS = 0.02
 #: A runner-up at least this fraction as likely as the best makes the record ambiguous.
 AMBIGUITY_RATIO = 0.5
+#: Pairs Splink scores below this are not kept. Low enough that the evidence of a court
+#: case (:mod:`puhui.link.evidence`, factors up to about 4) can still lift a pair over the
+#: threshold: with ``NO_MATCH_ODDS`` 0.02, a lone candidate needs odds 0.013 to reach 0.4.
+MIN_PAIR_PROBABILITY = 0.002
 
 
 @dataclass
@@ -78,6 +86,14 @@ class LinkReport:
             "model": self.model,
             "seconds": round(self.seconds, 2),
         }
+
+
+@dataclass(frozen=True)
+class LinkEvidence:
+    """What :mod:`puhui.link.evidence` estimated in one run."""
+
+    factors: list[evidence.Factor]
+    owner_scale: evidence.OwnerScale | None
 
 
 #: Why a record is not linked (zh, en), by the code in ``links.reason``.
@@ -126,7 +142,9 @@ WORKING_TABLES = (
     "link_person",
     "link_settled",
     "link_pairs",
+    "link_odds",
     "link_decisions",
+    *evidence.WORKING_TABLES,
 )
 
 #: The columns of ``links``, in order, as :func:`decide_links` leaves them in
@@ -134,11 +152,14 @@ WORKING_TABLES = (
 LINK_COLUMNS = tuple(name for name, _ in DERIVED["links"])
 
 
-def decide_links(engine: SqlEngine, threshold: float = DEFAULT_THRESHOLD) -> model.ModelSummary:
+def decide_links(
+    engine: SqlEngine, threshold: float = DEFAULT_THRESHOLD
+) -> tuple[model.ModelSummary, LinkEvidence]:
     """Resolve every record into working table ``link_decisions`` (columns of ``links``).
 
     Written once for every engine: the warehouse's ``feed_*`` tables must be readable by
-    ``engine``; nothing is written to the warehouse here.
+    ``engine``; nothing is written to the warehouse here. Returns the fitted model and the
+    Bayes factors of the evidence beyond names (:mod:`puhui.link.evidence`).
     """
     _check_threshold(threshold)
     if not engine.rows("SELECT count(*) FROM feed_registrations")[0][0]:
@@ -158,29 +179,38 @@ def decide_links(engine: SqlEngine, threshold: float = DEFAULT_THRESHOLD) -> mod
         f"SELECT row_number() OVER (ORDER BY uscc) AS uid, * FROM ({entities_sql(places)}) AS e",
     )
     _exact_steps(engine)
-    summary = _probabilistic_step(engine, threshold)
-    return summary
+    return _probabilistic_step(engine, threshold)
 
 
 def _exact_steps(engine: SqlEngine) -> None:
     """Steps 1 and 2 into ``link_settled`` (one row per record they settle)."""
-    # A person with several individual businesses: the one at the record's address, else
-    # the one in the record's district (the property's county, the court's county).
+    # A person with several individual businesses: of those that existed on the record's
+    # date, the one at the record's address, else the one in the record's district (the
+    # property's county, the court's county).
     here = "coalesce(e.address_key = r.address_key, FALSE)"
     near = "coalesce(e.district = coalesce(r.district, r.court_district), FALSE)"
     engine.materialize(
         "link_person",
         f"""
-        SELECT r.uid, e.uscc,
+        WITH owned AS (
+            SELECT r.uid, e.uscc, {here} AS here, {near} AS near,
+                   CASE WHEN {evidence.existed("r", "e")} THEN 1 ELSE 0 END AS existed
+            FROM link_rec r JOIN link_ent e
+              ON e.person_hash = r.person_hash AND e.entity_type = 'individual'
+            WHERE r.given_uscc IS NULL
+        ), owned_then AS (
+            -- The businesses that existed on the record's date, if any did.
+            SELECT *, max(existed) OVER (PARTITION BY uid) AS any_existed FROM owned
+        )
+        SELECT uid, uscc,
                count(*) OVER w AS businesses,
-               sum(CASE WHEN {here} THEN 1 ELSE 0 END) OVER w AS at_address,
-               {here} AS here,
-               sum(CASE WHEN {near} THEN 1 ELSE 0 END) OVER w AS in_district,
-               {near} AS near
-        FROM link_rec r JOIN link_ent e
-          ON e.person_hash = r.person_hash AND e.entity_type = 'individual'
-        WHERE r.given_uscc IS NULL
-        WINDOW w AS (PARTITION BY r.uid)
+               sum(CASE WHEN here THEN 1 ELSE 0 END) OVER w AS at_address,
+               here,
+               sum(CASE WHEN near THEN 1 ELSE 0 END) OVER w AS in_district,
+               near
+        FROM owned_then
+        WHERE existed = 1 OR any_existed = 0
+        WINDOW w AS (PARTITION BY uid)
         """,
     )
     settled = (
@@ -219,21 +249,50 @@ def _exact_steps(engine: SqlEngine) -> None:
     )
 
 
-def _probabilistic_step(engine: SqlEngine, threshold: float) -> model.ModelSummary:
+def _probabilistic_step(
+    engine: SqlEngine, threshold: float
+) -> tuple[model.ModelSummary, LinkEvidence]:
     """Step 3 for every record steps 1 and 2 did not settle; all decisions into
     ``link_decisions``."""
-    todo = (
-        "SELECT r.* FROM link_rec r LEFT JOIN link_settled s ON s.uid = r.uid WHERE s.uid IS NULL"
+    # The unsettled records, and the court parties identified by a person's id: scored
+    # as if they had none, they calibrate the matches through an owner's name.
+    todo = f"""
+        SELECT r.* FROM link_rec r
+        LEFT JOIN link_settled s ON s.uid = r.uid
+        LEFT JOIN ({evidence.labelled_persons_sql()}) l ON l.uid = r.uid
+        WHERE s.uid IS NULL OR l.uid IS NOT NULL
+    """
+    summary = model.predict(
+        engine, todo, "SELECT * FROM link_ent", "link_pairs", min_probability=MIN_PAIR_PROBABILITY
     )
-    summary = model.predict(engine, todo, "SELECT * FROM link_ent", "link_pairs")
+    factors = evidence.prepare(engine)
+    engine.materialize(
+        "link_odds",
+        f"""
+        -- Splink's pairwise odds, times the evidence of the case and the candidate's
+        -- history; a candidate that did not exist on the record's date is no candidate.
+        SELECT p.record_uid, p.entity_uid,
+               p.match_probability / (1 - least(p.match_probability, 1 - 1e-12))
+                   * ({evidence.pair_factor_sql(factors, "r", "e", "c", "d")}) AS odds,
+               {evidence.through_owner("r", "e")} AS through_owner
+        FROM link_pairs p
+        JOIN link_rec r ON r.uid = p.record_uid
+        JOIN link_ent e ON e.uid = p.entity_uid
+        LEFT JOIN link_case c ON c.uid = p.record_uid
+        LEFT JOIN link_distress d ON d.uscc = e.uscc
+        WHERE {evidence.existed("r", "e")}
+        """,
+    )
+    scale = evidence.owner_scale(engine, NO_MATCH_ODDS)
+    k = scale.scale if scale is not None else 1.0
     linked = f"b.p1 >= {threshold} AND b.p2 < {AMBIGUITY_RATIO} * b.p1"
     engine.materialize(
         "link_decisions",
         f"""
         WITH odds AS (
             SELECT record_uid, entity_uid,
-                   match_probability / (1 - least(match_probability, 1 - 1e-12)) AS odds
-            FROM link_pairs
+                   odds * CASE WHEN through_owner THEN {k!r} ELSE 1.0 END AS odds
+            FROM link_odds
         ), normalised AS (
             SELECT record_uid, entity_uid,
                    odds / ({NO_MATCH_ODDS} + sum(odds) OVER (PARTITION BY record_uid)) AS p,
@@ -274,7 +333,7 @@ def _probabilistic_step(engine: SqlEngine, threshold: float) -> model.ModelSumma
         FROM link_rec r JOIN decided d ON d.uid = r.uid
         """,
     )
-    return summary
+    return summary, LinkEvidence(factors, scale)
 
 
 def drop_working_tables(engine: SqlEngine) -> None:
@@ -282,7 +341,12 @@ def drop_working_tables(engine: SqlEngine) -> None:
         engine.drop(table)
 
 
-def link_report(engine: SqlEngine, threshold: float, summary: model.ModelSummary) -> LinkReport:
+def link_report(
+    engine: SqlEngine,
+    threshold: float,
+    summary: model.ModelSummary,
+    found: LinkEvidence,
+) -> LinkReport:
     """Counts per feed and method of ``link_decisions``, with the fitted model."""
     rows = engine.rows(
         """
@@ -303,6 +367,17 @@ def link_report(engine: SqlEngine, threshold: float, summary: model.ModelSummary
             "probability_two_random_records_match": summary.probability_two_random_records_match,
             "match_weights": summary.match_weights,
             "no_match_odds": NO_MATCH_ODDS,
+            "evidence": {
+                f.name: {
+                    "m": round(f.m, 4),
+                    "u": round(f.u, 4),
+                    "labelled": f.labelled,
+                    "factor_agrees": round(f.agrees, 3),
+                    "factor_disagrees": round(f.disagrees, 3),
+                }
+                for f in found.factors
+            },
+            "owner_scale": asdict(found.owner_scale) if found.owner_scale else None,
         },
     )
 
@@ -312,8 +387,8 @@ def run_link(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOL
     started = time.perf_counter()
     engine = DuckDBEngine(con)
     try:
-        summary = decide_links(engine, threshold)
-        report = link_report(engine, threshold, summary)
+        summary, found = decide_links(engine, threshold)
+        report = link_report(engine, threshold, summary, found)
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM links")
@@ -343,11 +418,11 @@ def run_link_spark(warehouse: SparkWarehouse, threshold: float = DEFAULT_THRESHO
     started = time.perf_counter()
     spark = warehouse.spark
     engine = SparkEngine(spark)
-    for feed in ("registrations", *LINKED_FEEDS):
+    for feed in ("registrations", *LINKED_FEEDS, *evidence.HISTORY_FEEDS):
         warehouse.table(f"feed_{feed}").createOrReplaceTempView(f"feed_{feed}")
     try:
-        summary = decide_links(engine, threshold)
-        report = link_report(engine, threshold, summary)
+        summary, found = decide_links(engine, threshold)
+        report = link_report(engine, threshold, summary, found)
         with warehouse.transaction() as transaction:
             transaction.replace("links", spark.table("link_decisions"))
             run_id = _run_id()
