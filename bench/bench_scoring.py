@@ -8,18 +8,23 @@ same variables and samples. The region's feature rows are then repeated, with di
 uscc, to ``ENTITIES`` rows in the warehouse (scoring cost depends on the rows, not on
 where they came from), and timed:
 
-* ``warehouse SQL``: the score of every row as one DuckDB query (points per variable and
-  their sum), the way ``puhui score`` runs it;
+* ``SQL``: the score of every row as one DuckDB query (points per variable and
+  their sum), the way ``puhui score`` runs it, fetched into a numpy array (every row's
+  score is produced and handed over, not just aggregated); ``SQL 1 thread``: the same
+  on one thread, as optbinning runs;
 * ``puhui score``: that query plus everything ``puhui score`` adds per row — PD, three
   reasons, admission, tier, credit points, limit and price (numpy over the query's Arrow
   result) — without storing;
 * ``optbinning``: ``Scorecard.score(X)`` on the same rows already in a pandas frame, and
-  ``read + optbinning``: with the time to read those rows out of the warehouse into
+  ``read+optb``: with the time to read those rows out of the warehouse into
   pandas first, which scoring the region with it takes;
-* ``LightGBM challenger``: the challenger's calibrated PD and reasons (its own
+* ``LightGBM``: the challenger's calibrated PD and reasons (its own
   contributions, ``pred_contrib``) on the first 100,000 rows, for scale.
 
-Each step runs three times; the best time is shown.
+Each step runs ``RUNS`` times (LightGBM once) after one warm-up run of the SQL; the best
+and the median wall time are shown, with the CPU time of the best run (all threads of the
+process: the machine has 2 cores shared with other jobs, so wall time moves with their
+load more than CPU time does), and the load average at the start and at the end.
 
 Run: ``python bench/bench_scoring.py [ENTITIES] [--dir DELIVERY]`` (DELIVERY: the 100,000-
 business delivery, simulated if missing).
@@ -27,11 +32,14 @@ business delivery, simulated if missing).
 
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -50,6 +58,7 @@ from regions import AS_OF, delivery_dir, print_row, run_from_command_line
 T = TypeVar("T")
 REGION = 100_000
 KEY = b"bench-key"
+RUNS = 5
 
 
 def region_warehouse(delivery: Path) -> Path:
@@ -105,11 +114,18 @@ def main(entities: int, directory: Path | None) -> None:
             f" scorecard of {len(card.variables)} variables, trained on {len(train):,} loans",
             flush=True,
         )
-        print_row(("step", "seconds", "entities/s", "vs optbinning"), 16)
 
         def warehouse_sql() -> np.ndarray:
             sql = f"SELECT {card.score_sql(nan_free=True)} AS score FROM features"
             return np.asarray(con.sql(sql).fetchnumpy()["score"])
+
+        def one_thread_sql() -> np.ndarray:
+            threads = con.sql("SELECT current_setting('threads')").fetchall()[0][0]
+            con.execute("SET threads = 1")
+            try:
+                return warehouse_sql()
+            finally:
+                con.execute(f"SET threads = {int(threads)}")
 
         def puhui_score() -> None:
             table = scorecard_frame(query, card, AS_OF, sorted(policy.features_used))
@@ -120,59 +136,96 @@ def main(entities: int, directory: Path | None) -> None:
             evaluate_policy(policy, pd_, inputs)
 
         def optbinning_input() -> pd.DataFrame:
-            x = con.sql(f"SELECT {', '.join(card.names)} FROM features").df()
+            x: pd.DataFrame = con.sql(f"SELECT {', '.join(card.names)} FROM features").df()
             for name in categorical:
                 if name in x:
                     x[name] = x[name].astype(object).where(x[name].notna(), np.nan)
             return x
 
-        read_seconds, x = best_of(3, optbinning_input)
+        load_before = os.getloadavg()
+        read = measure(RUNS, optbinning_input)
+        x = read.result
         plain = con.sql(f"SELECT {', '.join(features)} FROM features LIMIT 100000").df()
 
         def lightgbm() -> None:
             challenger.pd(plain)
             challenger.reasons(plain)
 
-        sql_seconds, sql_scores = best_of(3, warehouse_sql)
-        full_seconds, _ = best_of(3, puhui_score)
-        their_seconds, their_scores = best_of(3, lambda: theirs.score(x))
-        challenger_seconds, _ = best_of(1, lightgbm)
+        warehouse_sql()  # warm-up: the table's blocks in memory, as for optbinning's frame
+        sql = measure(RUNS, warehouse_sql)
+        sql_one = measure(RUNS, one_thread_sql)
+        full = measure(RUNS, puhui_score)
+        theirs_score = measure(RUNS, lambda: theirs.score(x))
+        challenger_timing = measure(1, lightgbm)
+        load_after = os.getloadavg()
         con.close()
 
-    challenger_rate = len(plain) / challenger_seconds
-    gap = float(np.max(np.abs(np.sort(sql_scores) - np.sort(card.score(x)))))
-    for step, seconds in (
-        ("warehouse SQL", sql_seconds),
-        ("puhui score", full_seconds),
-        ("optbinning", their_seconds),
-        ("read + optbinning", read_seconds + their_seconds),
-        ("LightGBM", entities / challenger_rate),
+    scale = entities / len(plain)
+    print_row(("step", "best s", "median s", "CPU s", "entities/s", "÷ best", "÷ CPU"), 12)
+    for step, t, factor in (
+        ("SQL", sql, 1.0),
+        ("SQL 1 thread", sql_one, 1.0),
+        ("puhui score", full, 1.0),
+        ("optbinning", theirs_score, 1.0),
+        ("read+optb", read.plus(theirs_score), 1.0),
+        ("LightGBM", challenger_timing, scale),
     ):
         print_row(
             (
                 step,
-                f"{seconds:.2f}",
-                f"{entities / seconds:,.0f}",
-                f"{their_seconds / seconds:.1f}x",
+                f"{t.best * factor:.3f}",
+                f"{t.median * factor:.3f}",
+                f"{t.cpu * factor:.3f}",
+                f"{entities / (t.best * factor):,.0f}",
+                f"{theirs_score.best / (t.best * factor):.1f}x",
+                f"{theirs_score.cpu / (t.cpu * factor):.1f}x",
             ),
-            16,
+            12,
         )
-    print(f"LightGBM measured on {len(plain):,} rows and scaled to {entities:,}")
+    print(
+        "÷ best: optbinning's best wall time over the step's; ÷ CPU: the same in CPU time."
+        f" LightGBM measured on {len(plain):,} rows and scaled to {entities:,}."
+    )
+    print(f"load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after")
+    gap = float(np.max(np.abs(np.sort(sql.result) - np.sort(card.score(x)))))
+    their_gap = float(np.max(np.abs(np.sort(theirs_score.result) - np.sort(sql.result))))
     print(
         f"SQL score = numpy score of the card: max gap {gap:g}; optbinning's (unrounded)"
-        f" scores differ from the card's rounded points by up to"
-        f" {float(np.max(np.abs(np.sort(their_scores) - np.sort(sql_scores)))):.2f} points"
+        f" scores differ from the card's rounded points by up to {their_gap:.2f} points"
     )
 
 
-def best_of(times: int, step: Callable[[], T]) -> tuple[float, T]:
-    """The shortest wall time of ``times`` runs of ``step``, and its last result."""
-    best = float("inf")
+@dataclass(frozen=True)
+class Timing:
+    """Wall seconds of the fastest and the median run, CPU seconds of the fastest (all the
+    process's threads), and the last run's result."""
+
+    best: float
+    median: float
+    cpu: float
+    result: Any
+
+    def plus(self, other: Timing) -> Timing:
+        """Two steps one after the other (best with best, median with median)."""
+        return Timing(
+            self.best + other.best, self.median + other.median, self.cpu + other.cpu, None
+        )
+
+
+def measure(times: int, step: Callable[[], T]) -> Timing:
+    """``times`` runs of ``step``."""
+    runs: list[tuple[float, float]] = []
+    result: Any = None
     for _ in range(times):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = step()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        runs.append((time.perf_counter() - wall, time.process_time() - cpu))
+    best = min(runs)
+    return Timing(best[0], statistics.median(w for w, _ in runs), best[1], result)
+
+
+def _load(average: tuple[float, float, float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in average)
 
 
 def _optbinning_scorecard(card: Scorecard, train, y, categorical):  # type: ignore[no-untyped-def]

@@ -125,11 +125,11 @@ def sql_scores(card: Scorecard, table: pa.Table) -> np.ndarray:
 
 # --- golden numbers -----------------------------------------------------------------------
 
-EDGES = {
+EDGES: dict[str, list[Any]] = {
     "revenue": [-math.inf, 0.0, 999.999, 1000.0, 4999.0, 5000.0, math.inf, math.nan, None],
     "form": ["enterprise", "coop", "individual", None, "farm", "Enterprise", "", "coop"],
 }
-EDGE_POINTS = {
+EDGE_POINTS: dict[str, list[int]] = {
     "revenue": [10, 10, 10, 30, 30, 50, 50, 20, 20],
     "form": [40, 25, 25, 20, 20, 20, 20, 25],
 }
@@ -165,6 +165,114 @@ def test_nan_free_sql_agrees_without_nan_and_differs_only_on_nan() -> None:
     assert got[7] != expected[7]  # a NaN is not looked for: inputs must be NaN-free
     assert "isnan" not in card.score_sql(nan_free=True)
     assert "isnan" in card.score_sql()
+
+
+def plateaus() -> Scorecard:
+    """A card whose points repeat: revenue <0: 10, [0, 100) and [100, 500): 30, ≥500: 50,
+    missing 50 (as the last bin: a NaN that nan_free leaves untested still scores right);
+    flat: 7 everywhere; form enterprise 40, coop or an odd text 25, individual 20 (as
+    unseen), missing 30; sector: 5 everywhere."""
+    revenue = Variable(
+        "revenue",
+        "numerical",
+        0.3,
+        -0.8,
+        "ascending",
+        (
+            _bin("interval", 10, None, 0.0),
+            _bin("interval", 30, 0.0, 100.0),
+            _bin("interval", 30, 100.0, 500.0),
+            _bin("interval", 50, 500.0, None),
+            _bin("missing", 50),
+        ),
+    )
+    flat = Variable(
+        "flat",
+        "numerical",
+        0.0,
+        -0.1,
+        "flat",
+        (_bin("interval", 7, None, 1.0), _bin("interval", 7, 1.0, None), _bin("missing", 7)),
+    )
+    form = Variable(
+        "form",
+        "categorical",
+        0.1,
+        -0.9,
+        "categorical",
+        (
+            _bin("categories", 40, categories=("enterprise",)),
+            _bin("categories", 25, categories=("coop", "it's \\ odd")),
+            _bin("categories", 20, categories=("individual",)),
+            _bin("missing", 30),
+            _bin("other", 20),
+        ),
+    )
+    sector = Variable(
+        "sector",
+        "categorical",
+        0.0,
+        -0.1,
+        "categorical",
+        (_bin("categories", 5, categories=("farm", "shop")), _bin("missing", 5), _bin("other", 5)),
+    )
+    variables = (revenue, flat, form, sector)
+    return Scorecard(FORMAT_VERSION, ScorecardParams(), variables, -1.2, "bad", "1", ()).sealed()
+
+
+#: Values on every edge of :func:`plateaus`, and their scores by hand.
+PLATEAU_ROWS: dict[str, list[Any]] = {
+    "revenue": [-math.inf, -1.0, -0.0, 0.0, 99.9, 100.0, 499.99, 500.0, math.inf, math.nan, None],
+    "flat": [0.0, 1.0, None, math.nan, 5.0, -1.0, 2.0, 0.5, math.inf, None, 3.0],
+    "form": [
+        "enterprise",
+        "coop",
+        "individual",
+        None,
+        "farm",
+        "",
+        "Coop",
+        "it's \\ odd",
+        None,
+        "x",
+        None,
+    ],
+    "sector": ["farm", "shop", None, "x", "farm", "", "shop", None, "farm", "y", None],
+}
+PLATEAU_SCORES = (
+    np.add(
+        [10, 10, 30, 30, 30, 30, 30, 50, 50, 50, 50], [40, 25, 20, 30, 20, 20, 20, 25, 30, 20, 30]
+    )
+    + 7
+    + 5
+).tolist()
+
+
+def plateau_table() -> pa.Table:
+    return pa.table(
+        {
+            name: pa.array(values, pa.string() if name in ("form", "sector") else pa.float64())
+            for name, values in PLATEAU_ROWS.items()
+        }
+    )
+
+
+@pytest.mark.parametrize("nan_free", [False, True])
+def test_sql_of_repeated_points_tests_less_and_agrees_everywhere(nan_free: bool) -> None:
+    card = plateaus()
+    sql = card.points_sql(nan_free=nan_free)
+    # Equal neighbours are one test: the missing test and two splits (of three).
+    assert sql["revenue"].count("WHEN") == 3
+    assert sql["flat"] == "7"
+    assert sql["sector"] == "5"
+    assert "'enterprise'" in sql["form"]
+    assert "'individual'" not in sql["form"]  # worth Other's points: left to coalesce
+    assert card.score(pd.DataFrame(PLATEAU_ROWS)).tolist() == PLATEAU_SCORES
+    con = duckdb.connect()
+    con.register("t", plateau_table())
+    got = [r[0] for r in con.sql(f"SELECT {card.score_sql(nan_free=nan_free)} FROM t").fetchall()]
+    con.close()
+    assert got == PLATEAU_SCORES
 
 
 def test_pd_follows_the_pdo_scaling() -> None:
@@ -308,7 +416,7 @@ def test_unstable_variables_are_dropped_with_an_out_of_time_sample() -> None:
     card = fit_scorecard(frame, y, categorical=["form"], check_frame=later)
     age = next(s for s in card.selection if s.name == "age")
     assert not age.selected
-    assert age.reason_dropped.startswith("unstable: PSI ")
+    assert (age.reason_dropped or "").startswith("unstable: PSI ")
     assert "revenue" in card.names
 
 
@@ -418,7 +526,7 @@ FLOATS = st.one_of(
 TEXTS = st.one_of(
     st.none(),
     st.sampled_from(["enterprise", "coop", "individual", "", "Coop"]),
-    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=8),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=8),
 )
 
 
@@ -494,3 +602,14 @@ def test_spark_scores_like_numpy(fitted: Any) -> None:
         pd.DataFrame(records, columns=["revenue", "age", "form"]).astype({"form": object})
     )
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.spark
+def test_spark_scores_repeated_points_like_numpy() -> None:
+    from puhui.spark import spark_session
+
+    spark = spark_session()
+    spark.createDataFrame(plateau_table()).createOrReplaceTempView("plateau_t")  # keeps NULL
+    sql = to_spark_sql(f"SELECT {plateaus().score_sql()} AS s FROM plateau_t")
+    assert "MAP_FROM_ARRAYS" in sql
+    assert [row[0] for row in spark.sql(sql).collect()] == PLATEAU_SCORES

@@ -204,7 +204,15 @@ class Variable:
         return np.array([b.woe for b in self.bins], dtype=np.float64)[self.bin_index(values)]
 
     def points_sql(self, column: str, integers: bool, nan_free: bool = False) -> str:
-        """A CASE expression giving the points of ``column`` (DuckDB dialect).
+        """An expression giving the points of ``column`` (DuckDB dialect), equal to
+        :meth:`points_of` on every value.
+
+        Written for the warehouse's speed (``bench/bench_scoring.py``), with no change in
+        result: adjacent intervals with the same points are tested once; categories are one
+        map lookup — six times cheaper than ``IN`` lists of text in DuckDB — holding only
+        the categories whose points differ from Other's. The missing test stays first even
+        when the missing bin's points equal the last interval's: it costs little on a column
+        without NULLs and saves every comparison on a column that has many.
 
         ``nan_free``: the column is known to hold no NaN (the ``features`` table makes NaN
         NULL), so the NaN test is left out; it costs about a third of the expression.
@@ -213,26 +221,37 @@ class Variable:
         def number(value: float) -> str:
             return str(int(value)) if integers else double_sql(value)
 
-        missing = number(self.bins[self._position(MISSING)].points)
+        missing = self.bins[self._position(MISSING)].points
         if self.dtype == NUMERICAL:
+            steps: list[Bin] = []  # runs of adjacent intervals with equal points, merged
+            for b in (b for b in self.bins if b.kind == INTERVAL):
+                if steps and steps[-1].points == b.points:
+                    steps[-1] = replace(steps[-1], upper=b.upper)
+                else:
+                    steps.append(b)
+            if len(steps) == 1 and missing == steps[0].points:
+                return number(missing)  # one value everywhere
             # NULL and NaN first: both engines order NaN above every number.
             missing_test = f"{column} IS NULL" + ("" if nan_free else f" OR isnan({column})")
-            parts = [f"WHEN {missing_test} THEN {missing}"]
-            intervals = [b for b in self.bins if b.kind == INTERVAL]
-            for b in intervals[:-1]:
+            parts = [f"WHEN {missing_test} THEN {number(missing)}"]
+            for b in steps[:-1]:
                 assert b.upper is not None
                 parts.append(f"WHEN {column} < {double_sql(b.upper)} THEN {number(b.points)}")
-            parts.append(f"ELSE {number(intervals[-1].points)}")
-        else:
-            parts = [f"WHEN {column} IS NULL THEN {missing}"]
-            for b in self.bins:
-                if b.kind == CATEGORIES and b.categories:
-                    listed = ", ".join(text_sql(c) for c in b.categories)
-                    parts.append(
-                        f"WHEN CAST({column} AS VARCHAR) IN ({listed}) THEN {number(b.points)}"
-                    )
-            parts.append(f"ELSE {number(self.bins[self._position(OTHER)].points)}")
-        return "CASE " + " ".join(parts) + " END"
+            parts.append(f"ELSE {number(steps[-1].points)}")
+            return "CASE " + " ".join(parts) + " END"
+        other = self.bins[self._position(OTHER)].points
+        unseen = number(other)
+        if missing != other:
+            unseen = f"CASE WHEN {column} IS NULL THEN {number(missing)} ELSE {unseen} END"
+        # A key absent from the map gives NULL (Spark too, even in ANSI mode).
+        mapped = {c: self.bins[i].points for c, i in self._lookup.items()}
+        mapped = {c: p for c, p in mapped.items() if p != other}
+        if not mapped:
+            return unseen
+        keys = ", ".join(text_sql(c) for c in mapped)
+        values = ", ".join(number(p) for p in mapped.values())
+        lookup = f"MAP([{keys}], [{values}])[CAST({column} AS VARCHAR)]"
+        return f"coalesce({lookup}, {unseen})"
 
 
 @dataclass(frozen=True)
@@ -307,7 +326,7 @@ class Scorecard:
     def points_sql(
         self, column: Callable[[str], str] = lambda n: n, *, nan_free: bool = False
     ) -> dict[str, str]:
-        """Variable -> CASE expression of its points (DuckDB dialect, Spark-transpilable).
+        """Variable -> SQL expression of its points (DuckDB dialect, Spark-transpilable).
 
         ``nan_free``: the inputs hold no NaN (true of the ``features`` table), so a NaN is
         not tested for; on other inputs a NaN would get the last bin's points, not the
@@ -321,8 +340,8 @@ class Scorecard:
     ) -> str:
         """One SQL expression of the score, as a DOUBLE (DuckDB dialect; run on Spark
         through :func:`puhui.engine.to_spark_sql`). ``nan_free`` as :meth:`points_sql`."""
-        cases = self.points_sql(column, nan_free=nan_free).values()
-        return "CAST(" + " + ".join(f"({c})" for c in cases) + " AS DOUBLE)"
+        terms = self.points_sql(column, nan_free=nan_free).values()
+        return "CAST(" + " + ".join(f"({t})" for t in terms) + " AS DOUBLE)"
 
     def pd_sql(self, score: str) -> str:
         """SQL expression of P(bad) from a score expression, as :meth:`pd`."""
