@@ -100,8 +100,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Two workers, one per core; each test module (and all of Spark) stays on one worker:
+# tests/conftest.py, "two workers".
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,18 +13,12 @@ from puhui.settings import get_settings
 from tests.accounts.factories import USCCS, make_bank, make_user
 from tests.applications.factories import apply
 from tests.conftest import WAREHOUSE_KEY
+from tests.puhui_command import run_puhui
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PUHUI_SECRET_KEY": WAREHOUSE_KEY.decode(), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    env = {"PUHUI_SECRET_KEY": WAREHOUSE_KEY.decode(), "COLUMNS": "200"}
+    return run_puhui(*args, home=home, env=env)
 
 
 def test_list_and_expire_the_overdue(tmp_path: Path) -> None:

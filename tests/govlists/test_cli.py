@@ -4,22 +4,16 @@ one clear line for a bad file, no tracebacks."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from openpyxl import load_workbook
 
 from tests.govlists.factories import uscc
+from tests.puhui_command import run_puhui
 
 
 def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_puhui(*args, home=home)
 
 
 def test_import_push_list_and_the_report(tmp_path: Path) -> None:

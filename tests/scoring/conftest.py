@@ -13,7 +13,7 @@ import pytest
 from puhui.features.service import compute_features
 from puhui.ingest.warehouse import connect
 from puhui.scoring.training import TrainingSet, build_training_set
-from tests.conftest import WAREHOUSE_KEY
+from tests.conftest import WAREHOUSE_KEY, built_once_per_run
 
 AS_OF = date(2026, 6, 30)
 
@@ -23,12 +23,14 @@ def featured_warehouse(
     linked_region: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """A copy of the linked region's warehouse with its features as of :data:`AS_OF`."""
-    path = tmp_path_factory.mktemp("scoring") / "w.duckdb"
-    shutil.copy(linked_region[1], path)
-    con = connect(path, WAREHOUSE_KEY)
-    compute_features(con, AS_OF)
-    con.close()
-    return path
+
+    def build(root: Path) -> None:
+        shutil.copy(linked_region[1], root / "w.duckdb")
+        con = connect(root / "w.duckdb", WAREHOUSE_KEY)
+        compute_features(con, AS_OF)
+        con.close()
+
+    return built_once_per_run(tmp_path_factory, "scoring", build) / "w.duckdb"
 
 
 @pytest.fixture

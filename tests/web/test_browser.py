@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.puhui_command import run_puhui
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
@@ -28,15 +30,8 @@ def _free_port() -> int:
         return port
 
 
-def _cli(home: Path, *args: str, env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+def _cli(home: Path, *args: str, env: dict[str, str | None]) -> None:
+    done = run_puhui(*args, home=home, env=env)
     assert done.returncode == 0, done.stderr
 
 
@@ -44,21 +39,27 @@ def _cli(home: Path, *args: str, env: dict[str, str]) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``puhui serve`` on a free port of 127.0.0.1 with a bank and a bank officer."""
     home = tmp_path_factory.mktemp("serve")
-    env = {**os.environ, "PUHUI_COOKIE_SECURE": "false", "PUHUI_USER_PASSWORD": "secret-pass-1"}
-    env.pop("PUHUI_DATABASE_URL", None)
-    _cli(home, "db", "upgrade", env=env)
-    _cli(home, "banks", "create", "--code", "ZJRCB", "--name", "浙江农商银行", env=env)
+    # The setup commands run in this process; the server is a process of its own.
+    settings: dict[str, str | None] = {
+        "PUHUI_COOKIE_SECURE": "false",
+        "PUHUI_USER_PASSWORD": "secret-pass-1",
+        "PUHUI_DATABASE_URL": None,
+    }
+    _cli(home, "db", "upgrade", env=settings)
+    _cli(home, "banks", "create", "--code", "ZJRCB", "--name", "浙江农商银行", env=settings)
     _cli(
         home,
         *("users", "create", "--username", "officer", "--role", "bank_officer", "--bank", "ZJRCB"),
-        env=env,
+        env=settings,
     )
     _cli(
         home,
         *("users", "create", "--username", "shop", "--role", "enterprise"),
         *("--uscc", "91110000600037341L"),
-        env=env,
+        env=settings,
     )
+    env = {**os.environ, **{k: v for k, v in settings.items() if v is not None}}
+    env.pop("PUHUI_DATABASE_URL", None)
     port = _free_port()
     log = (home / "serve.log").open("w")  # a file, never a pipe that could fill up and block
     process = subprocess.Popen(
@@ -69,17 +70,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # A deadline rather than a count of tries: on a busy machine (the other test worker,
+        # other jobs) starting the server can take far longer than usual.
+        deadline = time.monotonic() + 120
+        while True:
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
                     if response.status == 200:
                         break
             except OSError:
                 if process.poll() is not None:
                     pytest.fail(f"puhui serve exited: {(home / 'serve.log').read_text()}")
+                if time.monotonic() > deadline:
+                    pytest.fail("puhui serve did not answer /healthz")
                 time.sleep(0.2)
-        else:
-            pytest.fail("puhui serve did not answer /healthz")
         yield url
     finally:
         process.terminate()
