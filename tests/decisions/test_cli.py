@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import text
@@ -16,16 +15,11 @@ from puhui.decisions.runtime import DecisionRuntime
 from tests.accounts.factories import USCCS, make_bank, make_user
 from tests.consent.factories import make_consent
 from tests.decisions.factories import DIAL, clean_features, dial_spec, make_profile, register
+from tests.puhui_command import run_puhui
 
 
 def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_puhui(*args, home=home)
 
 
 def test_replay_same_then_tampered(tmp_path: Path) -> None:

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import WAREHOUSE_KEY
+from tests.puhui_command import run_puhui
 from tests.scoring.conftest import featured_warehouse  # noqa: F401  (fixture)
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PUHUI_SECRET_KEY": WAREHOUSE_KEY.decode(), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
+    env = {"PUHUI_SECRET_KEY": WAREHOUSE_KEY.decode(), "COLUMNS": "200"}
+    return run_puhui(*args, home=home, env=env)
 
 
 @pytest.mark.slow

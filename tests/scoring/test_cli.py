@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import WAREHOUSE_KEY
+from tests.puhui_command import run_puhui
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +22,8 @@ def home(featured_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PUHUI_SECRET_KEY": WAREHOUSE_KEY.decode(), "COLUMNS": "160"}
-    return subprocess.run(
-        [sys.executable, "-m", "puhui.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
+    env = {"PUHUI_SECRET_KEY": WAREHOUSE_KEY.decode(), "COLUMNS": "160"}
+    return run_puhui(*args, home=home, env=env)
 
 
 def test_train_score_report_promote(home: Path, linked_region: tuple[Path, Path]) -> None:
