@@ -128,11 +128,19 @@ def test_refresh_matches_the_region_as_plain_sql_says(
     assert all(len(m.reasons) == 1 and m.reasons[0] not in TARGETING for m in near)
 
     # A second refresh replaces, and a withdrawn product drops out; small chunks agree. The
-    # file of the run before the previous one is deleted.
+    # run before the previous one loses its row; its file, and a file no row ever named (a
+    # refresh that rolled back), go once they are old enough — never while young.
     service.withdraw_product(session, OPERATOR, broad.id)
     again = service.refresh_matches(scored, session, AS_OF, directory=tmp_path, chunk_rows=1000)
     assert (again.products, again.eligible) == (1, expected_strict)
+    first = sorted(set(tmp_path.glob("*.arrow")) - {again.path})
+    rolled_back = tmp_path / "rolled-back.arrow"
+    rolled_back.write_bytes(b"")
     third = service.refresh_matches(scored, session, AS_OF, directory=tmp_path)
+    assert len(first) == 1
+    assert first[0].exists()  # its row is gone, but the file is still young
+    swept = service.sweep_run_files(session, tmp_path, min_age_seconds=0)
+    assert sorted(swept) == sorted([first[0].resolve(), rolled_back.resolve()])
     assert sorted(tmp_path.glob("*.arrow")) == sorted([again.path, third.path])
     assert _eligible(session, strict.id) == expected_strict
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -40,6 +41,9 @@ from puhui.pagination import PageRequest, PageResult, paginate
 from puhui.scoring.models import PLATFORM
 
 FEN = Decimal("0.01")
+#: A run file no row names is deleted once this old: younger ones may belong to a refresh
+#: of another process that has not committed yet.
+ORPHAN_FILE_AGE_SECONDS = 3600.0
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -847,10 +851,12 @@ def store_run(
     near-miss counts from one vectorised pass (``chunk_rows`` businesses at a time).
 
     The run becomes current when the caller commits; until then readers see the previous
-    one. The files of runs older than the previous one are deleted with their rows (the
-    previous file stays for requests under way)."""
+    one. The rows of runs older than the previous one are deleted (the previous file stays
+    for requests under way); files are removed only by :func:`sweep_run_files`, never here,
+    so a refresh that rolls back leaves every remaining row with its file."""
     require_schema(session)
     region = with_government_lists(region, memberships)
+    sweep_run_files(session, Path(directory))
     safe_owner = re.sub(r"[^A-Za-z0-9_.-]", "_", owner)
     path = Path(directory).resolve() / f"{as_of.isoformat()}-{safe_owner}-{uuid.uuid4().hex}.arrow"
     region_file.write_region(path, region, as_of)
@@ -885,10 +891,28 @@ def store_run(
         )
     if previous is not None:
         for old in session.scalars(select(MatchRun).where(MatchRun.id < previous.id)).all():
-            Path(old.path).unlink(missing_ok=True)
             session.delete(old)
     session.flush()
     return RefreshRun(as_of, run.products, run.businesses, run.eligible, run.near_misses, path)
+
+
+def sweep_run_files(
+    session: Session, directory: Path, min_age_seconds: float = ORPHAN_FILE_AGE_SECONDS
+) -> list[Path]:
+    """Delete the run files in ``directory`` that no ``match_runs`` row names — runs
+    deleted by a later refresh, or refreshes that rolled back — once they are
+    ``min_age_seconds`` old (a refresh in another process may not have committed yet).
+    Returns the files deleted."""
+    named = {Path(path).resolve() for path in session.scalars(select(MatchRun.path))}
+    cutoff = time.time() - min_age_seconds
+    orphans = [
+        file
+        for file in directory.resolve().glob("*.arrow")
+        if file not in named and file.stat().st_mtime < cutoff
+    ]
+    for file in orphans:
+        file.unlink(missing_ok=True)
+    return orphans
 
 
 def match_counts(session: Session, run: MatchRun) -> dict[int, tuple[int, int]]:
